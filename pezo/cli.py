@@ -1,0 +1,216 @@
+"""The ``pezo`` command line.
+
+Every user-caused error ends as one line on stderr and exit status 1 (argparse usage errors: 2);
+a traceback means a bug in pezo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import PezoError
+
+OUT = Path("out")
+
+
+def _progress(msg: str) -> None:
+    print(f"  .. {msg}", file=sys.stderr, flush=True)
+
+
+def _load(path: str | None):
+    from . import config
+
+    return config.load(path)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file + rename, so an interrupted or failed run never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+def cmd_config_show(args) -> int:
+    cfg = _load(args.file)
+    lf = cfg.engine.lfsr
+    print(f"# effective configuration ({args.file or 'defaults'}), digest {cfg.digest()}")
+    print(f"# engine.lfsr: taps {list(lf.params.taps)}, lane seeds {[hex(s) for s in lf.seeds]}")
+    print(cfg.to_toml(), end="")
+    return 0
+
+
+def cmd_config_check(args) -> int:
+    cfg = _load(args.file)
+    print(f"{args.file}: ok (digest {cfg.digest()})")
+    return 0
+
+
+# --- generate / sim / synth --------------------------------------------------------------
+
+
+def cmd_generate(args) -> int:
+    from . import designs
+
+    design = designs.get(args.design)
+    cfg = _load(args.config)
+    text = design.verilog(cfg)
+    out = Path(args.output) if args.output else OUT / design.name / f"{design.toplevel}.v"
+    _write_atomic(out, text)
+    print(f"wrote {out} ({len(text.splitlines())} lines, top module {design.toplevel})")
+    return 0
+
+
+def cmd_sim(args) -> int:
+    from . import designs
+    from .sim.runner import cosimulate
+
+    design = designs.get(args.design)
+    cfg = _load(args.config)
+    if args.cycles < 1:
+        raise PezoError(f"--cycles must be at least 1, got {args.cycles}")
+    build_dir = Path(args.out) if args.out else OUT / design.name / "sim" / cfg.digest()
+    _progress(f"golden model: {args.cycles} cycles (stimulus seed {args.seed})")
+    t0 = time.perf_counter()
+    trace = design.trace(cfg, args.cycles, args.seed)
+    t_golden = time.perf_counter() - t0
+    vfile = build_dir / f"{design.toplevel}.v"
+    _write_atomic(vfile, design.verilog(cfg))
+    _progress(f"{args.simulator}: building and simulating {vfile}")
+    result = cosimulate(vfile, design.toplevel, trace, build_dir=build_dir,
+                        simulator=args.simulator, waves=args.waves)
+    print(f"{design.name}: {result.cycles} cycles match the golden model "
+          f"({args.simulator}, {result.cycles_per_second:,.0f} cycles/s; golden {t_golden:.2f} s)")
+    if result.waveform:
+        print(f"waveform: {result.waveform}")
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from . import designs
+    from .build.flow import synthesize
+
+    design = designs.get(args.design)
+    cfg = _load(args.config)
+    if args.seeds < 1:
+        raise PezoError(f"--seeds must be at least 1, got {args.seeds}")
+    out_dir = Path(args.out) if args.out else OUT / design.name / args.target
+    report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
+                        seeds=list(range(1, args.seeds + 1)), out_dir=out_dir,
+                        config_digest=cfg.digest(), progress=_progress, extra=design.extras(cfg))
+    print(_synth_summary(report))
+    print(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}")
+    return 0
+
+
+def _synth_summary(r: dict) -> str:
+    res = r["resources"]
+    bits = r.get("extra", {}).get("fresh_bits_per_cycle")
+    line = (f"{r['design']} on {r['target']}: {res['LUT']} LUT, {res['FF']} FF, {res['BRAM']} BRAM, "
+            f"{res['DSP']} DSP, Fmax {r['fmax_mhz']:.1f} MHz (median of {len(r['seeds'])} seeds)")
+    if bits:
+        line += f"; per fresh bit: {res['LUT'] / bits:.2f} LUT, {res['FF'] / bits:.2f} FF"
+    return line
+
+
+# --- doctor / demo -----------------------------------------------------------------------
+
+
+def cmd_doctor(args) -> int:
+    from .doctor import report
+
+    text, ok = report()
+    print(text)
+    return 0 if ok else 1
+
+
+def cmd_demo(args) -> int:
+    from .demo import run
+
+    return run(config_path=args.config, seeds=args.seeds, cycles=args.cycles)
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .designs import DESIGNS
+
+    p = argparse.ArgumentParser(prog="pezo", description="Perturbation-efficient ZO training hardware.")
+    p.add_argument("--version", action="version", version=f"pezo {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("config", help="show or check a configuration")
+    csub = c.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = csub.add_parser("show", help="print the effective configuration")
+    s.add_argument("file", nargs="?")
+    s.set_defaults(func=cmd_config_show)
+    s = csub.add_parser("check", help="validate a configuration file")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_config_check)
+
+    names = sorted(DESIGNS)
+    g = sub.add_parser("generate", help="write a design's Verilog")
+    g.add_argument("design", choices=names)
+    g.add_argument("--config", metavar="FILE")
+    g.add_argument("-o", "--output", metavar="OUT.v")
+    g.set_defaults(func=cmd_generate)
+
+    s = sub.add_parser("sim", help="co-simulate a design against its golden model")
+    s.add_argument("design", choices=names)
+    s.add_argument("--config", metavar="FILE")
+    s.add_argument("--simulator", choices=["icarus", "verilator"], default="icarus")
+    s.add_argument("--cycles", type=int, default=10000)
+    s.add_argument("--seed", type=int, default=1, help="stimulus seed (random stalls)")
+    s.add_argument("--waves", action="store_true", help="dump a waveform")
+    s.add_argument("--out", metavar="DIR", help="build directory (default out/<design>/sim/<digest>)")
+    s.set_defaults(func=cmd_sim)
+
+    s = sub.add_parser("synth", help="synthesise and place-and-route a design")
+    s.add_argument("design", choices=names)
+    s.add_argument("--config", metavar="FILE")
+    s.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
+    s.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
+    s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>)")
+    s.set_defaults(func=cmd_synth)
+
+    d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
+    d.set_defaults(func=cmd_doctor)
+
+    d = sub.add_parser("demo", help="generate, co-simulate and synthesise the default design")
+    d.add_argument("--config", metavar="FILE")
+    d.add_argument("--seeds", type=int, default=3)
+    d.add_argument("--cycles", type=int, default=20000)
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except PezoError as e:
+        print(f"pezo: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pezo: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

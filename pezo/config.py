@@ -1,0 +1,309 @@
+"""The one configuration object every part of pezo takes.
+
+A tree of frozen dataclasses, loaded from TOML (or the defaults) and validated at load time:
+an invalid value is rejected with its dotted path, the value and what is allowed. Derived
+quantities (lane seeds, the selected polynomial, bits per cycle) are computed here or in
+:mod:`pezo.lfsr` from this object, never re-derived elsewhere.
+
+Example::
+
+    [engine]
+    lanes = 8
+    value_bits = 8
+
+    [engine.lfsr]
+    width = 32
+    structure = "galois"
+    seed = 0x1
+    lanes = 2          # LFSRs in the bank, each with its own start state
+    k = 32             # fresh bits per LFSR per cycle (leap-forward)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from . import gf2
+from .errors import PezoError
+from .lfsr import MAX_WIDTH, MIN_WIDTH, STRUCTURES, LfsrParams, lane_seeds, select_taps
+
+SOURCES = ("uniform", "gaussian-clt", "gaussian-icdf", "gaussian-boxmuller")
+STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift")
+SCALE_MODES = ("fixed", "adaptive")
+
+
+class ConfigError(PezoError):
+    """An invalid configuration: names the field's dotted path, the value and what is allowed."""
+
+    def __init__(self, path: str, value: Any, allowed: str):
+        self.path, self.value, self.allowed = path, value, allowed
+        super().__init__(f"{path} = {_show(value)}: {allowed}")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class LfsrConfig:
+    """The bank of uniform generators every source draws from (DESIGN.md 4.1)."""
+
+    width: int = 32
+    structure: str = "galois"
+    seed: int = 0x1
+    lanes: int = 2
+    k: int = 32
+    taps: tuple[int, ...] = ()
+    replay: bool = True
+
+    def validate(self, path: str) -> None:
+        _in_range(f"{path}.width", self.width, MIN_WIDTH, MAX_WIDTH)
+        _one_of(f"{path}.structure", self.structure, STRUCTURES)
+        if not 1 <= self.seed < 1 << self.width:
+            raise ConfigError(f"{path}.seed", self.seed,
+                              f"must be in 1..2**{self.width}-1 (the all-zero state locks an LFSR)")
+        _in_range(f"{path}.k", self.k, 1, self.width, "(fresh bits per cycle cannot exceed the state width)")
+        _in_range(f"{path}.lanes", self.lanes, 1, 64)
+        if self.lanes > 2**self.width - 1:
+            raise ConfigError(f"{path}.lanes", self.lanes,
+                              f"a width-{self.width} LFSR has only {2**self.width - 1} distinct non-zero states")
+        if self.taps:
+            if max(self.taps) != self.width or min(self.taps) < 1 or len(set(self.taps)) != len(self.taps):
+                raise ConfigError(f"{path}.taps", list(self.taps),
+                                  f"distinct exponents in 1..{self.width} including {self.width}")
+            if not gf2.is_primitive(gf2.taps_to_poly(self.taps)):
+                raise ConfigError(f"{path}.taps", list(self.taps),
+                                  "not a primitive polynomial: the LFSR would not have maximal period")
+
+    @property
+    def params(self) -> LfsrParams:
+        """The polynomial in use: ``taps`` if given, else the table's choice for (width, k)."""
+        taps = self.taps or select_taps(self.width, self.k, self.structure)
+        return LfsrParams(self.width, tuple(taps), self.structure, self.k)
+
+    @property
+    def seeds(self) -> list[int]:
+        """Start state of each LFSR in the bank (see :func:`pezo.lfsr.lane_seeds`)."""
+        return lane_seeds(self.params, self.seed, self.lanes)
+
+    @property
+    def bits_per_cycle(self) -> int:
+        return self.lanes * self.k
+
+
+@dataclass(frozen=True)
+class ReuseConfig:
+    """PeZO reuse strategy (DESIGN.md 4.2)."""
+
+    strategy: str = "pool-index"
+    pool_size: int = 64
+    refresh: int = 8
+
+    def validate(self, path: str) -> None:
+        _one_of(f"{path}.strategy", self.strategy, STRATEGIES)
+        if not (2 <= self.pool_size <= 4096 and self.pool_size & (self.pool_size - 1) == 0):
+            raise ConfigError(f"{path}.pool_size", self.pool_size, "must be a power of two in 2..4096")
+        _in_range(f"{path}.refresh", self.refresh, 1, self.pool_size, "(values replaced per step)")
+
+
+@dataclass(frozen=True)
+class ScaleConfig:
+    """Uniform-to-scaled mapping (DESIGN.md 4.3)."""
+
+    mode: str = "adaptive"
+
+    def validate(self, path: str) -> None:
+        _one_of(f"{path}.mode", self.mode, SCALE_MODES)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The perturbation engine: ``lanes`` signed ``value_bits`` values per cycle."""
+
+    lanes: int = 8
+    value_bits: int = 8
+    source: str = "uniform"
+    lfsr: LfsrConfig = field(default_factory=LfsrConfig)
+    reuse: ReuseConfig = field(default_factory=ReuseConfig)
+    scale: ScaleConfig = field(default_factory=ScaleConfig)
+
+    def validate(self, path: str) -> None:
+        _in_range(f"{path}.lanes", self.lanes, 1, 64)
+        _in_range(f"{path}.value_bits", self.value_bits, 2, 32)
+        _one_of(f"{path}.source", self.source, SOURCES)
+        self.lfsr.validate(f"{path}.lfsr")
+        self.reuse.validate(f"{path}.reuse")
+        self.scale.validate(f"{path}.scale")
+        need = self.lanes * self.value_bits
+        if self.reuse.strategy == "none" and self.lfsr.bits_per_cycle < need:
+            raise ConfigError(f"{path}.lfsr.lanes", self.lfsr.lanes,
+                              f"the bank gives {self.lfsr.lanes} x {self.lfsr.k} = {self.lfsr.bits_per_cycle} "
+                              f"fresh bits per cycle; {self.lanes} lanes x {self.value_bits} bits with "
+                              f"reuse 'none' need {need}")
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """The fixed-point ZO update datapath (DESIGN.md 4.5)."""
+
+    param: str = "Q4.12"
+    eps_shift: int = 6
+
+    def validate(self, path: str) -> None:
+        m = re.fullmatch(r"U?Q(\d+)(?:\.(\d+))?", self.param)
+        if not m:
+            raise ConfigError(f"{path}.param", self.param, 'a Q-format such as "Q4.12"')
+        frac = int(m.group(2) or 0)
+        if not 2 <= int(m.group(1)) + frac <= 32:
+            raise ConfigError(f"{path}.param", self.param, "total width must be 2..32 bits")
+        _in_range(f"{path}.eps_shift", self.eps_shift, 0, frac, f"(eps = 2**-eps_shift within the {frac} fraction bits)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration. ``Config()`` is the default design."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    update: UpdateConfig = field(default_factory=UpdateConfig)
+
+    def validate(self) -> "Config":
+        self.engine.validate("engine")
+        self.update.validate("update")
+        return self
+
+    def to_dict(self) -> dict:
+        return _to_dict(self)
+
+    def to_toml(self) -> str:
+        """The effective configuration as TOML (every field, defaults included)."""
+        lines: list[str] = []
+        _emit_toml(self.to_dict(), [], lines)
+        return "\n".join(lines).lstrip("\n") + "\n"
+
+    def digest(self) -> str:
+        """Stable hash of every field: keys caches and names reports."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with dotted-path changes, validated: ``cfg.replace(**{"engine.lfsr.k": 8})``."""
+        data = self.to_dict()
+        for dotted, value in changes.items():
+            node = data
+            *parents, leaf = dotted.split(".")
+            for p in parents:
+                node = node[p]
+            node[leaf] = list(value) if isinstance(value, tuple) else value
+        return from_dict(data)
+
+
+def _to_dict(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple):
+        return list(obj)
+    return obj
+
+
+def _emit_toml(d: dict, path: list[str], lines: list[str]) -> None:
+    scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
+    if path:
+        lines += ["", f"[{'.'.join(path)}]"]
+    for k, v in scalars.items():
+        if isinstance(v, bool):
+            text = "true" if v else "false"
+        elif k == "seed":
+            text = hex(v)
+        else:
+            text = json.dumps(v)
+        lines.append(f"{k} = {text}")
+    for k, v in d.items():
+        if isinstance(v, dict):
+            _emit_toml(v, [*path, k], lines)
+
+
+def _in_range(path: str, value: int, lo: int, hi: int, why: str = "") -> None:
+    if not lo <= value <= hi:
+        raise ConfigError(path, value, f"must be in {lo}..{hi}" + (f" {why}" if why else ""))
+
+
+def _one_of(path: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(path, value, "must be one of " + ", ".join(json.dumps(a) for a in allowed))
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(path or "<root>", data, "must be a table")
+    hints = get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            where = f"{path}.{key}" if path else key
+            raise ConfigError(where, data[key], "unknown key; allowed here: " + ", ".join(names))
+    kwargs = {}
+    for name in names:
+        if name not in data:
+            continue
+        where = f"{path}.{name}" if path else name
+        kwargs[name] = _coerce(hints[name], data[name], where)
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, path)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(path, value, "must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(path, value, "must be an integer")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(path, value, "must be a string")
+        return value
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list) or any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+            raise ConfigError(path, value, "must be a list of integers")
+        return tuple(value)
+    raise TypeError(f"unsupported field type {hint} at {path}")  # a bug in this module, not input
+
+
+def from_dict(data: dict) -> Config:
+    """Build and validate a :class:`Config` from nested dicts (as parsed from TOML)."""
+    return _build(Config, data, "").validate()
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Load and validate a TOML configuration; ``None`` gives the defaults."""
+    if path is None:
+        return Config().validate()
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise PezoError(f"cannot read configuration {path}: {e.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise PezoError(f"{path}: invalid TOML: {e}") from None
+    try:
+        return from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(e.path, e.value, f"{e.allowed} (in {path})") from None
+

@@ -1,0 +1,73 @@
+"""The designs pezo can generate, simulate and synthesise, by name.
+
+Like the CLI this module sits above hw, sw, sim and build, and ties one configuration to each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from amaranth.back import verilog
+from amaranth.lib import wiring
+
+from .config import Config
+from .errors import PezoError
+
+
+@dataclass(frozen=True)
+class Design:
+    """One generatable block: its component, its co-simulation trace and report extras."""
+
+    name: str
+    summary: str
+    component: Callable[[Config], wiring.Component]
+    trace: Callable[[Config, int, int], "object"]
+    extras: Callable[[Config], dict]
+
+    @property
+    def toplevel(self) -> str:
+        return f"pezo_{self.name}"
+
+    def verilog(self, cfg: Config) -> str:
+        """Deterministic Verilog: no source locations, so no absolute paths."""
+        return verilog.convert(self.component(cfg), name=self.toplevel, emit_src=False)
+
+
+def _lfsr_component(cfg: Config) -> wiring.Component:
+    from pezo.hw.lfsr import LfsrBank
+
+    return LfsrBank(cfg.engine.lfsr)
+
+
+def _lfsr_trace(cfg: Config, cycles: int, seed: int):
+    from pezo.sim import lfsr
+
+    return lfsr.trace(cfg, cycles, seed)
+
+
+def _lfsr_extras(cfg: Config) -> dict:
+    lf = cfg.engine.lfsr
+    p = lf.params
+    return {
+        "fresh_bits_per_cycle": lf.bits_per_cycle,
+        "state_bits": lf.lanes * lf.width,
+        "shadow_bits": lf.lanes * lf.width if lf.replay else 0,
+        "polynomial_taps": list(p.taps),
+        "structure": lf.structure,
+        "width": lf.width,
+        "k": lf.k,
+        "lanes": lf.lanes,
+    }
+
+
+DESIGNS: dict[str, Design] = {
+    "lfsr": Design("lfsr", "LFSR bank (engine.lfsr)", _lfsr_component, _lfsr_trace, _lfsr_extras),
+}
+
+
+def get(name: str) -> Design:
+    try:
+        return DESIGNS[name]
+    except KeyError:
+        raise PezoError(f"unknown design {name!r}; available: {', '.join(DESIGNS)}") from None

@@ -1,0 +1,1 @@
+"""pezo.sw.golden"""

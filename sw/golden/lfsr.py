@@ -1,0 +1,163 @@
+"""Golden model of the LFSR bank (:class:`pezo.hw.lfsr.LfsrBank`), bit-exact and cycle-accurate.
+
+States are int64 tensors holding the raw ``width``-bit pattern (a width-64 state with its top
+bit set is negative; only the bit pattern matters). A GF(2) matrix is applied to a tensor of
+states by byte tables: ``M x = XOR_b table_b[byte_b(x)]``, eight lookups for 64 bits.
+
+``step`` advances a state tensor with the one-cycle matrix ``T**k``. ``run`` instead tracks the
+position of the bank on its sequences and fills all the states it needs at once by doubling
+(``S[p + B .. p + 2B) = T**(kB) S[p .. p + B)``), so it costs O(log n) tensor operations.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from pezo import gf2
+from pezo.config import LfsrConfig
+from pezo.lfsr import LfsrParams
+
+
+def _signed64(v: int) -> int:
+    return v - (1 << 64) if v >> 63 else v
+
+
+class _Gf2Map:
+    """A GF(2) matrix applied to int64 tensors of states via byte tables."""
+
+    def __init__(self, rows: list[int], width: int):
+        cols = [sum(((r >> i) & 1) << j for j, r in enumerate(rows)) for i in range(width)]
+        tables = []
+        for b in range(0, width, 8):
+            t = np.zeros(256, dtype=object)
+            for bit in range(8):
+                if b + bit < width:
+                    idx = np.arange(256)
+                    t = np.where(idx >> bit & 1, t ^ cols[b + bit], t)
+            tables.append([_signed64(int(v)) for v in t])
+        self.tables = torch.tensor(tables, dtype=torch.int64)   # [bytes, 256]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.zeros_like(x)
+        for b in range(self.tables.shape[0]):
+            y ^= self.tables[b][(x >> (8 * b)) & 0xFF]
+        return y
+
+
+@lru_cache(maxsize=512)
+def _power_map(params: LfsrParams, cycles: int) -> _Gf2Map:
+    m = gf2.mat_pow(gf2.to_array(params.leap_rows, params.width), cycles)
+    return _Gf2Map(gf2.from_array(m), params.width)
+
+
+class LfsrBank:
+    """Golden LFSR bank.
+
+    Parameters
+    ----------
+    cfg : LfsrConfig
+        The same configuration the hardware is built from.
+
+    Inputs (``step``/``run``): ``en``, and with replay ``snapshot`` and ``restore``; absent
+    inputs are 0, except ``en`` which defaults to 1 in ``run`` (a free-running bank).
+    Outputs: ``out`` [lanes] (``k`` bits per lane, raw pattern) and ``state`` [lanes].
+    """
+
+    def __init__(self, cfg: LfsrConfig):
+        self.params = cfg.params
+        self.replay = cfg.replay
+        self.seeds = torch.tensor([_signed64(s) for s in cfg.seeds], dtype=torch.int64)
+        self._leap = _power_map(self.params, 1)
+        n, k = self.params.width, self.params.k
+        self._shift = n - k
+        self._kmask = _signed64((1 << k) - 1) if k == 64 else (1 << k) - 1
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the reset state: every lane at its seed, shadow = seeds."""
+        self.state = self.seeds.clone()
+        self.shadow = self.seeds.clone()
+        self.pos = 0            # cycles advanced since reset (the state is T**(k*pos) seeds)
+        self.shadow_pos = 0
+
+    def _out(self, state: torch.Tensor) -> torch.Tensor:
+        return (state >> self._shift) & self._kmask
+
+    def outputs(self) -> dict[str, torch.Tensor]:
+        """What the ports show now."""
+        return {"out": self._out(self.state), "state": self.state.clone()}
+
+    def step(self, inputs: dict[str, int] | None = None) -> dict[str, torch.Tensor]:
+        """One rising edge; returns the outputs visible after it."""
+        inputs = inputs or {}
+        en = int(inputs.get("en", 0))
+        snap = self.replay and int(inputs.get("snapshot", 0))
+        rest = self.replay and int(inputs.get("restore", 0))
+        new_shadow = (self.state.clone(), self.pos) if snap else (self.shadow, self.shadow_pos)
+        if rest:
+            self.state, self.pos = self.shadow.clone(), self.shadow_pos
+        elif en:
+            self.state, self.pos = self._leap(self.state), self.pos + 1
+        self.shadow, self.shadow_pos = new_shadow
+        return self.outputs()
+
+    def run(self, n: int, inputs: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """``n`` cycles at once; equal to ``n`` calls of :meth:`step`.
+
+        Returns ``out`` and ``state`` of shape [n, lanes]: row ``c`` is what the ports show
+        after edge ``c``.
+        """
+        inputs = inputs or {}
+        en = torch.as_tensor(inputs.get("en", torch.ones(n, dtype=torch.int64)), dtype=torch.int64)
+        zero = torch.zeros(n, dtype=torch.int64)
+        snap = torch.as_tensor(inputs.get("snapshot", zero), dtype=torch.int64) if self.replay else zero
+        rest = torch.as_tensor(inputs.get("restore", zero), dtype=torch.int64) if self.replay else zero
+        if n == 0:
+            empty = torch.empty(0, len(self.seeds), dtype=torch.int64)
+            return {"out": empty, "state": empty}
+        pos = self._positions(en != 0, snap != 0, rest != 0)
+        lo, hi = int(pos.min()), int(pos.max())
+        states = self.states_between(lo, hi)           # [hi - lo + 1, lanes]
+        state = states[pos - lo]
+        self.state = state[-1].clone()
+        self.shadow = states[self.shadow_pos - lo].clone() if lo <= self.shadow_pos <= hi \
+            else _power_map(self.params, self.shadow_pos)(self.seeds)
+        return {"out": self._out(state), "state": state}
+
+    def _positions(self, en: torch.Tensor, snap: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
+        """Sequence position after each edge; events (snapshot/restore) are handled in order."""
+        n = len(en)
+        pos = torch.empty(n, dtype=torch.int64)
+        events = torch.nonzero(snap | rest).flatten().tolist()
+        start = 0
+        for e in [*events, n]:
+            if e > start:
+                seg = torch.cumsum(en[start:e].to(torch.int64), 0) + self.pos
+                pos[start:e] = seg
+                self.pos = int(seg[-1])
+            if e == n:
+                break
+            new_shadow = self.pos if snap[e] else self.shadow_pos
+            if rest[e]:
+                self.pos = self.shadow_pos
+            elif en[e]:
+                self.pos += 1
+            self.shadow_pos = new_shadow
+            pos[e] = self.pos
+            start = e + 1
+        return pos
+
+    def states_between(self, lo: int, hi: int) -> torch.Tensor:
+        """States at sequence positions ``lo..hi`` (inclusive), shape [hi - lo + 1, lanes]."""
+        count = hi - lo + 1
+        out = torch.empty(count, len(self.seeds), dtype=torch.int64)
+        out[0] = _power_map(self.params, lo)(self.seeds) if lo else self.seeds
+        have = 1
+        while have < count:
+            take = min(have, count - have)
+            out[have:have + take] = _power_map(self.params, have)(out[:take])
+            have += take
+        return out

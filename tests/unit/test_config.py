@@ -1,0 +1,105 @@
+"""Configuration: defaults, round trip, and clear errors for invalid files at the CLI."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pezo import config
+from pezo.cli import main
+from pezo.config import Config, ConfigError
+
+INVALID = [
+    ("[engine.lfsr]\nseed = 0\n", "engine.lfsr.seed = 0: must be in 1..2**32-1"),
+    ("[engine.lfsr]\nwidth = 2\n", "engine.lfsr.width = 2: must be in 3..64"),
+    ("[engine.lfsr]\nwidth = 65\n", "engine.lfsr.width = 65: must be in 3..64"),
+    ("[engine.lfsr]\nwidth = 8\nk = 8\nseed = 0x100\n", "engine.lfsr.seed = 256: must be in 1..2**8-1"),
+    ('[engine.lfsr]\nstructure = "xorshift"\n', 'engine.lfsr.structure = "xorshift": must be one of "galois", "fibonacci"'),
+    ("[engine.lfsr]\nk = 40\n", "engine.lfsr.k = 40: must be in 1..32"),
+    ("[engine.lfsr]\nwidth = 3\nk = 3\nlanes = 10\n", "engine.lfsr.lanes = 10: a width-3 LFSR has only 7 distinct"),
+    ("[engine]\nlanes = 16\n[engine.reuse]\nstrategy = \"none\"\n", "engine.lfsr.lanes = 2: the bank gives 2 x 32 = 64 fresh bits"),
+    ("[engine.lfsr]\nwidth = 8\nk = 8\ntaps = [8, 1]\n", "engine.lfsr.taps = [8, 1]: not a primitive polynomial"),
+    ("[engine.lfsr]\ntaps = [31, 3]\n", "engine.lfsr.taps = [31, 3]: distinct exponents in 1..32 including 32"),
+    ('[engine.lfsr]\ntaps = "auto"\n', 'engine.lfsr.taps = "auto": must be a list of integers'),
+    ('[engine.reuse]\nstrategy = "pool-foo"\n', 'engine.reuse.strategy = "pool-foo": must be one of "none"'),
+    ("[engine.reuse]\npool_size = 48\n", "engine.reuse.pool_size = 48: must be a power of two"),
+    ("[engine.reuse]\npool_size = 16\nrefresh = 17\n", "engine.reuse.refresh = 17: must be in 1..16"),
+    ('[engine]\nsource = "gaussian"\n', 'engine.source = "gaussian": must be one of "uniform"'),
+    ('[engine.scale]\nmode = "dynamic"\n', 'engine.scale.mode = "dynamic": must be one of "fixed", "adaptive"'),
+    ('[engine]\nlanes = "8"\n', 'engine.lanes = "8": must be an integer'),
+    ("[engine]\nvalue_bits = 8.0\n", "engine.value_bits = 8.0: must be an integer"),
+    ("[engine]\nlanes = 0\n", "engine.lanes = 0: must be in 1..64"),
+    ("[engine.lfsr]\nreplay = 1\n", "engine.lfsr.replay = 1: must be true or false"),
+    ("[engine.lfsr]\npolynomial = 5\n", "engine.lfsr.polynomial = 5: unknown key; allowed here: width"),
+    ("[engin]\nlanes = 8\n", "engin = {'lanes': 8}: unknown key; allowed here: engine, update"),
+    ("engine = 5\n", "engine = 5: must be a table"),
+    ('[update]\nparam = "Q4.x"\n', 'update.param = "Q4.x": a Q-format such as "Q4.12"'),
+    ("[update]\neps_shift = 20\n", "update.eps_shift = 20: must be in 0..12"),
+    ("[engine\nlanes = 8\n", "invalid TOML"),
+]
+
+
+def test_defaults_are_valid_and_round_trip(tmp_path):
+    cfg = config.load()
+    assert cfg == Config()
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml())
+    assert config.load(path) == cfg
+    assert config.load(path).digest() == cfg.digest()
+
+
+def test_replace_changes_one_field_and_the_digest():
+    cfg = Config()
+    other = cfg.replace(**{"engine.lfsr.k": 8})
+    assert other.engine.lfsr.k == 8 and other.engine.lanes == cfg.engine.lanes
+    assert other.digest() != cfg.digest()
+    with pytest.raises(ConfigError, match="engine.lfsr.k = 33"):
+        cfg.replace(**{"engine.lfsr.k": 33})
+
+
+def test_seeds_are_derived_in_one_place():
+    lf = Config().engine.lfsr
+    assert len(set(lf.seeds)) == lf.lanes and lf.seeds[0] == lf.seed
+
+
+def test_at_least_fifteen_distinct_invalid_configurations():
+    assert len({text for text, _ in INVALID}) >= 15
+
+
+@pytest.mark.parametrize("text,message", INVALID, ids=[m.split(":")[0][:40] for _, m in INVALID])
+def test_invalid_configuration_fails_with_one_clear_line(tmp_path, capsys, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    assert main(["config", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("pezo: error: ") and err.count("\n") == 1, err
+    assert message in err, err
+    assert str(path) in err
+
+
+def test_invalid_configuration_as_a_user_runs_it(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[engine.lfsr]\nseed = 0\n")
+    r = subprocess.run([sys.executable, "-m", "pezo.cli", "config", "check", str(path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("pezo: error: engine.lfsr.seed = 0")
+
+
+def test_missing_file(capsys):
+    assert main(["config", "check", "no/such/file.toml"]) == 1
+    assert "cannot read configuration no/such/file.toml" in capsys.readouterr().err
+
+
+def test_show_prints_effective_configuration(tmp_path, capsys):
+    path = tmp_path / "c.toml"
+    path.write_text("[engine.lfsr]\nwidth = 16\nk = 8\nstructure = \"fibonacci\"\n")
+    assert main(["config", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "width = 16" in out and 'structure = "fibonacci"' in out and "lanes = 8" in out
+    assert "taps [" in out
+    # what show prints is itself a valid configuration equal to the file's
+    body = tmp_path / "shown.toml"
+    body.write_text(out)
+    assert config.load(body) == config.load(path)
