@@ -12,11 +12,11 @@ Example::
     value_bits = 8
 
     [engine.lfsr]
-    width = 32
+    width = 63
     structure = "galois"
     seed = 0x1
-    lanes = 2          # LFSRs in the bank, each with its own start state
-    k = 32             # fresh bits per LFSR per cycle (leap-forward)
+    lanes = 1          # LFSRs in the bank, each with its own start state
+    k = 63             # fresh bits per LFSR per cycle (leap-forward)
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ def _show(value: Any) -> str:
 class LfsrConfig:
     """The bank of uniform generators every source draws from (DESIGN.md 4.1)."""
 
-    width: int = 32
+    width: int = 63
     structure: str = "galois"
     seed: int = 0x1
-    lanes: int = 2
-    k: int = 32
+    lanes: int = 1
+    k: int = 63
     taps: tuple[int, ...] = ()
     replay: bool = True
 

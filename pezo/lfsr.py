@@ -24,7 +24,7 @@ consecutive sequence bits, so successive outputs never overlap either.
 Polynomial choice
 -----------------
 The cost of leap-forward is the XOR fan-in of ``T**k``: each next-state bit is the XOR of the
-state bits in one row. The table in ``pezo/data/lfsr_taps.json`` (made by
+state bits in one row. The table in ``pezo/lfsr_taps.json`` (made by
 ``scripts/gen_lfsr_taps.py``) records, for every width 3..64, every ``k`` in 1..width and both
 structures, the maximal-length polynomial whose ``T**k`` needs the fewest 4-input LUTs, among
 all primitive trinomials and pentanomials of that width and the XAPP052 entry, with its LUT
@@ -88,7 +88,7 @@ def fanin_stats(rows: list[int]) -> tuple[int, int, int]:
 
 @cache
 def _table() -> dict:
-    text = resources.files("pezo").joinpath("data/lfsr_taps.json").read_text()
+    text = resources.files("pezo").joinpath("lfsr_taps.json").read_text()
     return json.loads(text)
 
 

@@ -10,16 +10,16 @@ from pezo.cli import main
 from pezo.config import Config, ConfigError
 
 INVALID = [
-    ("[engine.lfsr]\nseed = 0\n", "engine.lfsr.seed = 0: must be in 1..2**32-1"),
+    ("[engine.lfsr]\nseed = 0\n", "engine.lfsr.seed = 0: must be in 1..2**63-1"),
     ("[engine.lfsr]\nwidth = 2\n", "engine.lfsr.width = 2: must be in 3..64"),
     ("[engine.lfsr]\nwidth = 65\n", "engine.lfsr.width = 65: must be in 3..64"),
     ("[engine.lfsr]\nwidth = 8\nk = 8\nseed = 0x100\n", "engine.lfsr.seed = 256: must be in 1..2**8-1"),
     ('[engine.lfsr]\nstructure = "xorshift"\n', 'engine.lfsr.structure = "xorshift": must be one of "galois", "fibonacci"'),
-    ("[engine.lfsr]\nk = 40\n", "engine.lfsr.k = 40: must be in 1..32"),
+    ("[engine.lfsr]\nk = 64\n", "engine.lfsr.k = 64: must be in 1..63"),
     ("[engine.lfsr]\nwidth = 3\nk = 3\nlanes = 10\n", "engine.lfsr.lanes = 10: a width-3 LFSR has only 7 distinct"),
-    ("[engine]\nlanes = 16\n[engine.reuse]\nstrategy = \"none\"\n", "engine.lfsr.lanes = 2: the bank gives 2 x 32 = 64 fresh bits"),
+    ("[engine]\nlanes = 16\n[engine.reuse]\nstrategy = \"none\"\n", "engine.lfsr.lanes = 1: the bank gives 1 x 63 = 63 fresh bits"),
     ("[engine.lfsr]\nwidth = 8\nk = 8\ntaps = [8, 1]\n", "engine.lfsr.taps = [8, 1]: not a primitive polynomial"),
-    ("[engine.lfsr]\ntaps = [31, 3]\n", "engine.lfsr.taps = [31, 3]: distinct exponents in 1..32 including 32"),
+    ("[engine.lfsr]\ntaps = [31, 3]\n", "engine.lfsr.taps = [31, 3]: distinct exponents in 1..63 including 63"),
     ('[engine.lfsr]\ntaps = "auto"\n', 'engine.lfsr.taps = "auto": must be a list of integers'),
     ('[engine.reuse]\nstrategy = "pool-foo"\n', 'engine.reuse.strategy = "pool-foo": must be one of "none"'),
     ("[engine.reuse]\npool_size = 48\n", "engine.reuse.pool_size = 48: must be a power of two"),
@@ -53,8 +53,8 @@ def test_replace_changes_one_field_and_the_digest():
     other = cfg.replace(**{"engine.lfsr.k": 8})
     assert other.engine.lfsr.k == 8 and other.engine.lanes == cfg.engine.lanes
     assert other.digest() != cfg.digest()
-    with pytest.raises(ConfigError, match="engine.lfsr.k = 33"):
-        cfg.replace(**{"engine.lfsr.k": 33})
+    with pytest.raises(ConfigError, match="engine.lfsr.k = 64"):
+        cfg.replace(**{"engine.lfsr.k": 64})
 
 
 def test_seeds_are_derived_in_one_place():
