@@ -227,7 +227,7 @@ def _run(step: str, short: str, args: list[str], cwd: Path, log_name: str) -> No
     log = cwd / log_name
     if exe is None:
         raise PezoError(f"{step}: {TOOLS[short]} not found; install it with "
-                        f"`{INSTALL_HINT[short]}` (log would be {log})")
+                        f"`{INSTALL_HINT[short]}`")
     try:
         with log.open("w") as out:
             proc = subprocess.run([exe, *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
@@ -272,7 +272,7 @@ def _classify(cells: dict[str, int], target: Target) -> dict[str, Any]:
     return resources
 
 
-def _fit_error(log: Path, step: str, target: Target) -> str | None:
+def _fit_error(log: Path, step: str, target: Target, note: str) -> str | None:
     """A 'does not fit' message if nextpnr's log shows a bel type over capacity, else None."""
     try:
         text = log.read_text(errors="replace")
@@ -283,7 +283,7 @@ def _fit_error(log: Path, step: str, target: Target) -> str | None:
     if not over and "no BELs remaining" not in text:
         return None
     what = ", ".join(over) if over else _first_error(log)
-    return (f"{step}: design does not fit {target.device}-{target.package} ({what}); "
+    return (f"{step}: design does not fit {target.device}-{target.package} ({what}; {note}); "
             f"see {log}")
 
 
@@ -443,6 +443,8 @@ def synthesize(
               f"{tgt.synth} -top {top}\n"
               "tee -q -o stat.json stat -json\n")
     (out / "yosys_core.ys").write_text(script)
+    # Never parse a leftover from an earlier run if this one does not write the file.
+    (out / "stat.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
     _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, "yosys_core.log")
     times["yosys_core"] = time.perf_counter() - t0
@@ -458,12 +460,16 @@ def synthesize(
               f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
               "tee -q -o stat_harness.json stat -json\n")
     (out / "yosys_harness.ys").write_text(script)
+    (out / "stat_harness.json").unlink(missing_ok=True)
     t0 = time.perf_counter()
     _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
     times["yosys_harness"] = time.perf_counter() - t0
     h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
                               out / "yosys_harness.log")
     h_resources = _classify(h_cells, tgt)
+    overhead = {k: h_resources[k] - resources[k] for k in ("LUT", "FF")}
+    # Wide cores can fit alone but not with their scan harness; say how much the harness adds.
+    fit_note = f"the scan harness adds {overhead['LUT']} LUT and {overhead['FF']} FF"
 
     fmax: list[float] = []
     fmax_clocks: list[dict[str, float]] = []
@@ -474,12 +480,13 @@ def synthesize(
         log_name = f"nextpnr_seed{seed}.log"
         args = [*tgt.nextpnr_args, "--json", f"{top_h}.json", "--report", f"report_seed{seed}.json",
                 "--seed", str(seed), "--freq", str(FREQ_MHZ), "--timing-allow-fail"]
+        (out / f"report_seed{seed}.json").unlink(missing_ok=True)
         t0 = time.perf_counter()
         try:
             _run(step, tgt.nextpnr, args, out, log_name)
         except PezoError as exc:
             # "Does not fit" is the likely failure and deserves its own message.
-            raise PezoError(_fit_error(out / log_name, step, tgt) or str(exc)) from None
+            raise PezoError(_fit_error(out / log_name, step, tgt, fit_note) or str(exc)) from None
         times[f"nextpnr_seed{seed}"] = time.perf_counter() - t0
         f, per_clock, util = _parse_pnr_report(out / f"report_seed{seed}.json", step,
                                                out / log_name)
@@ -489,6 +496,8 @@ def synthesize(
         utilisation = utilisation or util
         say(f"nextpnr seed {i}/{len(seeds)}: {f:.1f} MHz")
 
+    versions = tool_versions()
+    times["total"] = time.perf_counter() - t_start
     report: dict[str, Any] = {
         "design": design,
         "target": target,
@@ -506,10 +515,10 @@ def synthesize(
             "in_bits": harness.in_bits,
             "out_bits": harness.out_bits,
             "resources": h_resources,
-            "overhead": {k: h_resources[k] - resources[k] for k in ("LUT", "FF")},
+            "overhead": overhead,
             "utilisation": utilisation,
         },
-        "tools": tool_versions(),
+        "tools": versions,
         "files": {
             "verilog": f"{top}.v",
             "harness_verilog": f"{top_h}.v",
@@ -517,10 +526,9 @@ def synthesize(
             "logs": ["yosys_core.log", "yosys_harness.log",
                      *(f"nextpnr_seed{s}.log" for s in seeds)],
         },
-        "time_s": times,
+        "time_s": {step: round(t, 3) for step, t in times.items()},
         "extra": extra,
     }
-    times["total"] = time.perf_counter() - t_start
     _write_atomic(report_json, json.dumps(report, indent=2) + "\n")
     _write_atomic(report_md, _markdown(report, tgt))
     return report

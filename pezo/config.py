@@ -113,9 +113,17 @@ class ReuseConfig:
 
     def validate(self, path: str) -> None:
         _one_of(f"{path}.strategy", self.strategy, STRATEGIES)
-        if not (2 <= self.pool_size <= 4096 and self.pool_size & (self.pool_size - 1) == 0):
-            raise ConfigError(f"{path}.pool_size", self.pool_size, "must be a power of two in 2..4096")
-        _in_range(f"{path}.refresh", self.refresh, 1, self.pool_size, "(values replaced per step)")
+        if not (2 <= self.pool_size <= 256 and _pow2(self.pool_size)):
+            raise ConfigError(f"{path}.pool_size", self.pool_size,
+                              "must be a power of two in 2..256 (the pool is a register file)")
+        if not (1 <= self.refresh <= self.pool_size and _pow2(self.refresh)):
+            raise ConfigError(f"{path}.refresh", self.refresh,
+                              f"must be a power of two in 1..{self.pool_size} (entries replaced per step)")
+
+    @property
+    def index_bits(self) -> int:
+        """p = log2(pool_size): bits of a pool index or offset."""
+        return self.pool_size.bit_length() - 1
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,7 @@ class EngineConfig:
     lanes: int = 8
     value_bits: int = 8
     source: str = "uniform"
+    max_params: int = 1 << 20
     lfsr: LfsrConfig = field(default_factory=LfsrConfig)
     reuse: ReuseConfig = field(default_factory=ReuseConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
@@ -143,15 +152,45 @@ class EngineConfig:
         _in_range(f"{path}.lanes", self.lanes, 1, 64)
         _in_range(f"{path}.value_bits", self.value_bits, 2, 32)
         _one_of(f"{path}.source", self.source, SOURCES)
+        _in_range(f"{path}.max_params", self.max_params, 1, 1 << 30, "(largest pass length d)")
         self.lfsr.validate(f"{path}.lfsr")
         self.reuse.validate(f"{path}.reuse")
         self.scale.validate(f"{path}.scale")
-        need = self.lanes * self.value_bits
-        if self.reuse.strategy == "none" and self.lfsr.bits_per_cycle < need:
+        if self.reuse.strategy == "none" and self.scale.mode == "adaptive":
+            raise ConfigError(f"{path}.scale.mode", self.scale.mode,
+                              'needs a pool to normalise; with engine.reuse.strategy = "none" use "fixed"')
+
+    def check_bank(self, path: str = "engine") -> None:
+        """The bank must feed the engine; checked when an engine is built, not at load, so
+        that a configuration for the LFSR bank alone stays valid."""
+        if not self.lfsr.replay:
+            raise ConfigError(f"{path}.lfsr.replay", False, "the engine replays passes: must be true")
+        need = max(self.stream_bits_per_beat, self.value_bits - 1 + self.reuse.index_bits)
+        if self.lfsr.bits_per_cycle < need:
             raise ConfigError(f"{path}.lfsr.lanes", self.lfsr.lanes,
                               f"the bank gives {self.lfsr.lanes} x {self.lfsr.k} = {self.lfsr.bits_per_cycle} "
                               f"fresh bits per cycle; {self.lanes} lanes x {self.value_bits} bits with "
-                              f"reuse 'none' need {need}")
+                              f"reuse {self.reuse.strategy!r} need {need}")
+
+    @property
+    def stream_bits_per_beat(self) -> int:
+        """Fresh random bits the strategy draws per beat of L values while streaming."""
+        per_lane = {"none": self.value_bits - 1, "pool": 0, "pool-sign": 1,
+                    "pool-index": self.reuse.index_bits, "pool-shift": self.reuse.index_bits}
+        return self.lanes * per_lane[self.reuse.strategy]
+
+    def fill_bits_per_step(self, first: bool = False) -> int:
+        """Fresh random bits drawn to (re)fill the pool at the start of a step."""
+        r = self.reuse
+        if r.strategy == "none":
+            return 0
+        entries = r.refresh if r.strategy == "pool-shift" and not first else r.pool_size
+        offset = r.index_bits if r.strategy in ("pool", "pool-sign") else 0
+        return entries * (self.value_bits - 1) + offset
+
+    def fresh_bits_per_param(self, d: int) -> float:
+        """Fresh random bits per parameter for a pass of d parameters (fill amortised)."""
+        return self.stream_bits_per_beat / self.lanes + self.fill_bits_per_step() / d
 
 
 @dataclass(frozen=True)
@@ -232,6 +271,10 @@ def _emit_toml(d: dict, path: list[str], lines: list[str]) -> None:
     for k, v in d.items():
         if isinstance(v, dict):
             _emit_toml(v, [*path, k], lines)
+
+
+def _pow2(v: int) -> bool:
+    return v > 0 and v & (v - 1) == 0
 
 
 def _in_range(path: str, value: int, lo: int, hi: int, why: str = "") -> None:

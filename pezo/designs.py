@@ -61,8 +61,38 @@ def _lfsr_extras(cfg: Config) -> dict:
     }
 
 
+def _engine_component(cfg: Config) -> wiring.Component:
+    from pezo.hw.engine import Engine
+
+    return Engine(cfg)
+
+
+def _engine_trace(cfg: Config, cycles: int, seed: int):
+    from pezo.sim import engine
+
+    return engine.trace(cfg, cycles, seed)
+
+
+def _engine_extras(cfg: Config) -> dict:
+    e = cfg.engine
+    return {
+        "lanes": e.lanes,
+        "value_bits": e.value_bits,
+        "strategy": e.reuse.strategy,
+        "pool_size": e.reuse.pool_size,
+        "refresh": e.reuse.refresh,
+        "scale": e.scale.mode,
+        "bank_bits_per_cycle": e.lfsr.bits_per_cycle,
+        "fresh_bits_per_beat": e.stream_bits_per_beat,
+        "fresh_bits_per_param_stream": e.stream_bits_per_beat / e.lanes,
+        "fill_bits_per_step": e.fill_bits_per_step(),
+        "fresh_bits_per_param_d1e6": round(e.fresh_bits_per_param(10**6), 6),
+    }
+
+
 DESIGNS: dict[str, Design] = {
     "lfsr": Design("lfsr", "LFSR bank (engine.lfsr)", _lfsr_component, _lfsr_trace, _lfsr_extras),
+    "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras),
 }
 
 

@@ -17,13 +17,16 @@ INVALID = [
     ('[engine.lfsr]\nstructure = "xorshift"\n', 'engine.lfsr.structure = "xorshift": must be one of "galois", "fibonacci"'),
     ("[engine.lfsr]\nk = 64\n", "engine.lfsr.k = 64: must be in 1..63"),
     ("[engine.lfsr]\nwidth = 3\nk = 3\nlanes = 10\n", "engine.lfsr.lanes = 10: a width-3 LFSR has only 7 distinct"),
-    ("[engine]\nlanes = 16\n[engine.reuse]\nstrategy = \"none\"\n", "engine.lfsr.lanes = 1: the bank gives 1 x 63 = 63 fresh bits"),
     ("[engine.lfsr]\nwidth = 8\nk = 8\ntaps = [8, 1]\n", "engine.lfsr.taps = [8, 1]: not a primitive polynomial"),
     ("[engine.lfsr]\ntaps = [31, 3]\n", "engine.lfsr.taps = [31, 3]: distinct exponents in 1..63 including 63"),
     ('[engine.lfsr]\ntaps = "auto"\n', 'engine.lfsr.taps = "auto": must be a list of integers'),
     ('[engine.reuse]\nstrategy = "pool-foo"\n', 'engine.reuse.strategy = "pool-foo": must be one of "none"'),
     ("[engine.reuse]\npool_size = 48\n", "engine.reuse.pool_size = 48: must be a power of two"),
-    ("[engine.reuse]\npool_size = 16\nrefresh = 17\n", "engine.reuse.refresh = 17: must be in 1..16"),
+    ("[engine.reuse]\npool_size = 512\n", "engine.reuse.pool_size = 512: must be a power of two in 2..256"),
+    ("[engine.reuse]\npool_size = 16\nrefresh = 3\n", "engine.reuse.refresh = 3: must be a power of two in 1..16"),
+    ('[engine.reuse]\nstrategy = "none"\n', 'engine.scale.mode = "adaptive": needs a pool to normalise'),
+    ("[engine]\nmax_params = 0\n", "engine.max_params = 0: must be in 1..1073741824"),
+    ("[engine.reuse]\npool_size = 16\nrefresh = 32\n", "engine.reuse.refresh = 32: must be a power of two in 1..16"),
     ('[engine]\nsource = "gaussian"\n', 'engine.source = "gaussian": must be one of "uniform"'),
     ('[engine.scale]\nmode = "dynamic"\n', 'engine.scale.mode = "dynamic": must be one of "fixed", "adaptive"'),
     ('[engine]\nlanes = "8"\n', 'engine.lanes = "8": must be an integer'),
@@ -60,6 +63,23 @@ def test_replace_changes_one_field_and_the_digest():
 def test_seeds_are_derived_in_one_place():
     lf = Config().engine.lfsr
     assert len(set(lf.seeds)) == lf.lanes and lf.seeds[0] == lf.seed
+
+
+def test_engine_needs_a_bank_that_feeds_it():
+    cfg = Config().replace(**{"engine.lanes": 16, "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"})
+    with pytest.raises(ConfigError, match="engine.lfsr.lanes = 1: the bank gives 1 x 63 = 63 fresh bits"):
+        cfg.engine.check_bank()
+    Config().engine.check_bank()     # the default engine is fed
+
+
+def test_fresh_bits_per_strategy():
+    e = Config().engine              # pool-index, P = 64, 8 lanes x 8 bits
+    assert e.stream_bits_per_beat == 8 * 6 and e.fill_bits_per_step() == 64 * 7
+    assert e.fresh_bits_per_param(10**6) == pytest.approx(6 + 448 / 10**6)
+    shift = Config().replace(**{"engine.reuse.strategy": "pool-shift"}).engine
+    assert shift.fill_bits_per_step() == 8 * 7 and shift.fill_bits_per_step(first=True) == 64 * 7
+    pool = Config().replace(**{"engine.reuse.strategy": "pool"}).engine
+    assert pool.stream_bits_per_beat == 0 and pool.fill_bits_per_step() == 64 * 7 + 6
 
 
 def test_at_least_fifteen_distinct_invalid_configurations():

@@ -1,0 +1,216 @@
+"""The PeZO perturbation engine: LFSR bank -> reuse pool -> scale -> stream of L values per beat.
+
+The exact register-level behaviour is docs/engine.md; the golden model
+(``pezo.sw.golden.engine``) implements the same page and is compared with this every cycle.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from pezo.config import Config
+from pezo.hw.lfsr import LfsrBank
+from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, adaptive_rom
+
+
+class State(enum.Enum, shape=2):
+    IDLE = 0
+    FILL = 1
+    SCALE = 2
+    STREAM = 3
+
+
+def odd(u, value_bits: int):
+    """``2u + 1 - 2**(B-1)`` as wiring: ``{~u[B-2], u[B-3:0], 1}`` (signed B bits)."""
+    return Cat(Const(1, 1), u[:value_bits - 2], ~u[value_bits - 2]).as_signed()
+
+
+class Engine(wiring.Component):
+    """Perturbation engine: ``lanes`` signed ``value_bits`` values per beat, replayable.
+
+    Parameters
+    ----------
+    cfg : Config
+        ``cfg.engine`` (lanes, value_bits, max_params, lfsr, reuse, scale).
+
+    Attributes
+    ----------
+    begin : In(1)
+        In IDLE: start a step (refill the pool per the strategy, then stream a pass).
+    replay : In(1)
+        In IDLE with ``begin`` low: stream the step's pass again, identically.
+    d : In(range(max_params + 1))
+        Pass length, sampled with ``begin``/``replay``; ``ceil(d / lanes)`` beats.
+    idle : Out(1)
+        The engine accepts a command.
+    o : Out(stream.Signature(...))
+        ``payload.values[l]``: the value of parameter ``beat*lanes + l``; ``payload.last`` marks
+        the final beat. Registered; held while ``valid & ~ready``.
+
+    Timing (P = pool size, fixed scale, ``ready`` high)::
+
+        clk      _/~\\_/~\\_/~\\_..._/~\\_/~\\_/~\\_/~\\_..._/~\\_/~\\_
+        begin    ‾‾‾\\___________________________________________
+        idle     ‾‾‾\\______________________________________/‾‾‾‾
+        state    IDLE| FILL x P        | STREAM ...            |IDLE
+        o.valid  _____________________/‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾\\____
+        o.last   ________________________________________/‾\\____
+
+    A replay goes straight from IDLE to STREAM. With back-pressure the beat on ``o`` waits.
+    """
+
+    def __init__(self, cfg: Config):
+        e = cfg.engine
+        e.check_bank()
+        self._cfg = e
+        payload = data.StructLayout({"values": data.ArrayLayout(signed(e.value_bits), e.lanes), "last": 1})
+        super().__init__({
+            "begin": In(1),
+            "replay": In(1),
+            "d": In(range(e.max_params + 1)),
+            "idle": Out(1),
+            "o": Out(stream.Signature(payload)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        e = self._cfg
+        L, B = e.lanes, e.value_bits
+        strategy, adaptive = e.reuse.strategy, e.scale.mode == "adaptive"
+        P, R, p = e.reuse.pool_size, e.reuse.refresh, e.reuse.index_bits
+
+        m.submodules.bank = bank = LfsrBank(e.lfsr)
+        rnd = bank.out
+        fsm = Signal(State)
+        m.d.comb += self.idle.eq(fsm == State.IDLE)
+
+        pool = Array(Signal(signed(B), name=f"pool{j}") for j in range(P)) if strategy != "none" else None
+        wptr = Signal(max(p, 1))
+        filled = Signal()
+        full = Signal()                    # the batch being filled is the whole pool
+        cnt = Signal(range(P + 2))
+        acc = Signal(2 * (B - 1) + p + 1)
+        offset = Signal(max(p, 1))
+        base = Signal(max(p, 1))
+        rom_v = Signal(ROM_MANTISSA_BITS + 1)
+        sa = Signal(range(64))
+        rem = Signal.like(self.d)
+        started = Signal()
+        ovalid = Signal()
+        ovalues = Signal(data.ArrayLayout(signed(B), L))
+        olast = Signal()
+        m.d.comb += [
+            self.o.valid.eq(ovalid),
+            self.o.payload.values.eq(ovalues),
+            self.o.payload.last.eq(olast),
+        ]
+
+        # --- the value of lane l of the beat being loaded --------------------------------
+        cur = Mux(started, base, offset)
+        values = []
+        for lane in range(L):
+            if strategy == "none":
+                values.append(odd(rnd[lane * (B - 1):(lane + 1) * (B - 1)], B))
+            elif strategy in ("pool", "pool-sign"):
+                z = pool[(cur + lane)[:p]]
+                if strategy == "pool-sign":
+                    # negating an odd code flips every bit but the LSB
+                    z = (z ^ Mux(rnd[lane], Const((1 << B) - 2, B), 0)).as_signed()
+                values.append(z)
+            else:
+                values.append(pool[rnd[lane * p:(lane + 1) * p]])
+
+        # --- adaptive scale: leading one of acc, ROM, shift ---------------------------------
+        if adaptive:
+            rom = adaptive_rom()
+            e_lead = Signal(range(len(acc)))
+            for i in range(len(acc)):          # last assignment wins: the highest set bit
+                with m.If(acc[i]):
+                    m.d.comb += e_lead.eq(i)
+            idx = Signal(ROM_INDEX_BITS)
+            m.d.comb += idx.eq(((acc << ROM_INDEX_BITS) >> e_lead)[:ROM_INDEX_BITS])
+            q = Signal()
+            sa_next = Signal(range(64))
+            # h = 2B - 6 + n - E; q = h & 1; e = (h + q) / 2; sa = max(1, 7 - e): a small table
+            with m.Switch(Cat(e_lead, full)):
+                for is_full in (0, 1):
+                    n = p if is_full or strategy != "pool-shift" else R.bit_length() - 1
+                    for lead in range(len(acc)):
+                        h = 2 * B - 6 + n - lead
+                        hq = h & 1
+                        with m.Case(lead | (is_full << len(e_lead))):
+                            m.d.comb += [q.eq(hq), sa_next.eq(max(1, ROM_MANTISSA_BITS + 1 - (h + hq) // 2))]
+            rom_sig = Array(Const(v, ROM_MANTISSA_BITS + 1) for v in rom[0] + rom[1])
+            slot = Signal(max(p, 1))
+            m.d.comb += slot.eq(wptr - cnt)
+            v_old = pool[slot]
+            prod = Signal(signed(B + ROM_MANTISSA_BITS + 2))
+            m.d.comb += prod.eq((v_old * rom_v) >> sa)
+            lim = 1 << (B - 2)
+            y = Signal(signed(B))
+            with m.If(prod < -lim):
+                m.d.comb += y.eq(-lim)
+            with m.Elif(prod > lim - 1):
+                m.d.comb += y.eq(lim - 1)
+            with m.Else():
+                m.d.comb += y.eq(prod)
+            rescaled = Cat(Const(1, 1), y[:B - 1]).as_signed()
+
+        # --- FSM ----------------------------------------------------------------------------
+        batch = Mux(filled, R, P) if strategy == "pool-shift" else P
+        adv = ~ovalid | self.o.ready
+        with m.Switch(fsm):
+            with m.Case(State.IDLE):
+                with m.If(self.begin):
+                    m.d.sync += [rem.eq(self.d), started.eq(0)]
+                    if strategy == "none":
+                        m.d.sync += fsm.eq(State.STREAM)
+                    else:
+                        m.d.sync += [cnt.eq(batch), acc.eq(0), fsm.eq(State.FILL),
+                                     full.eq(~filled if strategy == "pool-shift" else 1)]
+                with m.Elif(self.replay):
+                    m.d.comb += bank.restore.eq(1)
+                    m.d.sync += [rem.eq(self.d), started.eq(0), fsm.eq(State.STREAM)]
+            if strategy != "none":
+                with m.Case(State.FILL):
+                    v = odd(rnd[:B - 1], B)
+                    m.d.comb += bank.en.eq(1)
+                    m.d.sync += [pool[wptr].eq(v), wptr.eq(wptr + 1), cnt.eq(cnt - 1)]
+                    if adaptive:
+                        m.d.sync += acc.eq(acc + v * v)
+                    with m.If(cnt == 1):
+                        m.d.sync += filled.eq(1)
+                        if strategy in ("pool", "pool-sign"):
+                            m.d.sync += offset.eq(rnd[B - 1:B - 1 + p])
+                        if adaptive:
+                            m.d.sync += [fsm.eq(State.SCALE), cnt.eq(Mux(full, P, R) + 1)]
+                        else:
+                            m.d.sync += fsm.eq(State.STREAM)
+            if adaptive:
+                with m.Case(State.SCALE):
+                    m.d.sync += cnt.eq(cnt - 1)
+                    with m.If(cnt == Mux(full, P, R) + 1):
+                        m.d.sync += [rom_v.eq(rom_sig[Cat(idx, q)]), sa.eq(sa_next)]
+                    with m.Else():
+                        m.d.sync += pool[slot].eq(rescaled)
+                        with m.If(cnt == 1):
+                            m.d.sync += fsm.eq(State.STREAM)
+            with m.Case(State.STREAM):
+                m.d.comb += bank.snapshot.eq(~started & ~ovalid)
+                with m.If(adv):
+                    with m.If(rem != 0):
+                        m.d.comb += bank.en.eq(1)
+                        m.d.sync += [
+                            ovalid.eq(1),
+                            olast.eq(rem <= L),
+                            rem.eq(Mux(rem <= L, 0, rem - L)),
+                            started.eq(1),
+                            base.eq(cur + L),
+                        ]
+                        for lane in range(L):
+                            m.d.sync += ovalues[lane].eq(values[lane])
+                    with m.Else():
+                        m.d.sync += [ovalid.eq(0), fsm.eq(State.IDLE)]
+        return m

@@ -1,0 +1,54 @@
+"""Co-simulation of the perturbation engine: a seeded ZO-step schedule with random back-pressure.
+
+The schedule reacts to the golden model's ``idle`` (a host waits for the engine before issuing
+the next command); since the RTL must equal the golden model every cycle, the same stimulus is
+exactly what the RTL sees.
+"""
+
+from __future__ import annotations
+
+import random
+
+from pezo.config import Config
+from pezo.sim.runner import Trace
+from pezo.sw.golden.engine import Engine
+
+
+def _payload(out: dict, lanes: int, bits: int) -> int:
+    mask = (1 << bits) - 1
+    word = sum((int(v) & mask) << (i * bits) for i, v in enumerate(out["values"].tolist()))
+    return word | (int(out["last"]) << (lanes * bits))
+
+
+def trace(cfg: Config, cycles: int, seed: int, golden: Engine | None = None, replays: int = 3) -> Trace:
+    """Steps of (begin, ``replays`` replays) with random pass lengths, idle gaps and ``ready``."""
+    e = cfg.engine
+    golden = golden or Engine(cfg)
+    rng = random.Random(seed)
+    d_max = min(e.max_params, 4 * e.lanes + 5)
+    stim: dict[str, list[int]] = {"begin": [], "replay": [], "d": [], "o__ready": []}
+    outs: dict[str, list[int]] = {"idle": [], "o__valid": [], "o__payload": []}
+
+    def record(out: dict) -> None:
+        outs["idle"].append(int(out["idle"]))
+        outs["o__valid"].append(int(out["valid"]))
+        outs["o__payload"].append(_payload(out, e.lanes, e.value_bits))
+
+    first = golden.outputs()
+    initial = {"idle": int(first["idle"]), "o__valid": int(first["valid"]),
+               "o__payload": _payload(first, e.lanes, e.value_bits)}
+    pending, d = 0, 1
+    for _ in range(cycles):
+        begin = replay = 0
+        if golden.outputs()["idle"] and rng.random() < 0.7:
+            if pending == 0:
+                begin, pending, d = 1, replays, rng.randrange(0, d_max + 1) if rng.random() < 0.05 else rng.randrange(1, d_max + 1)
+            else:
+                replay, pending = 1, pending - 1
+        inputs = {"begin": begin, "replay": replay, "d": d if begin or replay else rng.randrange(0, d_max + 1),
+                  "ready": int(rng.random() < 0.7)}
+        for name in ("begin", "replay", "d"):
+            stim[name].append(inputs[name])
+        stim["o__ready"].append(inputs["ready"])
+        record(golden.step(inputs))
+    return Trace(inputs=stim, outputs=outs, initial=initial)
