@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
@@ -86,7 +87,15 @@ class Engine(wiring.Component):
         fsm = Signal(State)
         m.d.comb += self.idle.eq(fsm == State.IDLE)
 
-        pool = Array(Signal(signed(B), name=f"pool{j}") for j in range(P)) if strategy != "none" else None
+        if strategy != "none":
+            # One synchronous read port per lane: yosys replicates the pool into block or
+            # distributed RAM. The read-data registers are the output registers of the beat.
+            # Tiny pools stay in flip-flops; anything larger goes to block RAM, which on the
+            # iCE40 costs 8 RAMs for 8 lanes instead of thousands of LUTs of read multiplexers.
+            attrs = {"ram_style": "block"} if P * B > 64 else {}
+            m.submodules.pool = pool = Memory(shape=signed(B), depth=P, init=[], attrs=attrs)
+            wport = pool.write_port()
+            rports = [pool.read_port(transparent_for=()) for _ in range(L)]
         wptr = Signal(max(p, 1))
         filled = Signal()
         full = Signal()                    # the batch being filled is the whole pool
@@ -99,28 +108,34 @@ class Engine(wiring.Component):
         rem = Signal.like(self.d)
         started = Signal()
         ovalid = Signal()
-        ovalues = Signal(data.ArrayLayout(signed(B), L))
         olast = Signal()
-        m.d.comb += [
-            self.o.valid.eq(ovalid),
-            self.o.payload.values.eq(ovalues),
-            self.o.payload.last.eq(olast),
-        ]
+        signs = Signal(L)
+        load = Signal()                    # a beat is loaded into the output registers
+        m.d.comb += [self.o.valid.eq(ovalid), self.o.payload.last.eq(olast)]
 
         # --- the value of lane l of the beat being loaded --------------------------------
         cur = Mux(started, base, offset)
-        values = []
-        for lane in range(L):
-            if strategy == "none":
-                values.append(odd(rnd[lane * (B - 1):(lane + 1) * (B - 1)], B))
-            elif strategy in ("pool", "pool-sign"):
-                z = pool[(cur + lane)[:p]]
+        if strategy == "none":
+            ovalues = Signal(data.ArrayLayout(signed(B), L))
+            m.d.comb += self.o.payload.values.eq(ovalues)
+            with m.If(load):
+                for lane in range(L):
+                    m.d.sync += ovalues[lane].eq(odd(rnd[lane * (B - 1):(lane + 1) * (B - 1)], B))
+        else:
+            for lane, rp in enumerate(rports):
+                if strategy in ("pool", "pool-sign"):
+                    m.d.comb += rp.addr.eq((cur + lane)[:p])
+                else:
+                    m.d.comb += rp.addr.eq(rnd[lane * p:(lane + 1) * p])
+                m.d.comb += rp.en.eq(load)
+                z = rp.data
                 if strategy == "pool-sign":
                     # negating an odd code flips every bit but the LSB
-                    z = (z ^ Mux(rnd[lane], Const((1 << B) - 2, B), 0)).as_signed()
-                values.append(z)
-            else:
-                values.append(pool[rnd[lane * p:(lane + 1) * p]])
+                    z = (z ^ Mux(signs[lane], Const((1 << B) - 2, B), 0)).as_signed()
+                m.d.comb += self.o.payload.values[lane].eq(z)
+            if strategy == "pool-sign":
+                with m.If(load):
+                    m.d.sync += signs.eq(rnd[:L])
 
         # --- adaptive scale: leading one of acc, ROM, shift ---------------------------------
         if adaptive:
@@ -145,7 +160,7 @@ class Engine(wiring.Component):
             rom_sig = Array(Const(v, ROM_MANTISSA_BITS + 1) for v in rom[0] + rom[1])
             slot = Signal(max(p, 1))
             m.d.comb += slot.eq(wptr - cnt)
-            v_old = pool[slot]
+            v_old = rports[0].data         # read one cycle earlier (see SCALE below)
             prod = Signal(signed(B + ROM_MANTISSA_BITS + 2))
             m.d.comb += prod.eq((v_old * rom_v) >> sa)
             lim = 1 << (B - 2)
@@ -176,8 +191,8 @@ class Engine(wiring.Component):
             if strategy != "none":
                 with m.Case(State.FILL):
                     v = odd(rnd[:B - 1], B)
-                    m.d.comb += bank.en.eq(1)
-                    m.d.sync += [pool[wptr].eq(v), wptr.eq(wptr + 1), cnt.eq(cnt - 1)]
+                    m.d.comb += [bank.en.eq(1), wport.addr.eq(wptr), wport.data.eq(v), wport.en.eq(1)]
+                    m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt - 1)]
                     if adaptive:
                         m.d.sync += acc.eq(acc + v * v)
                     with m.If(cnt == 1):
@@ -190,18 +205,20 @@ class Engine(wiring.Component):
                             m.d.sync += fsm.eq(State.STREAM)
             if adaptive:
                 with m.Case(State.SCALE):
+                    # entry wptr-cnt is rewritten from the read issued the cycle before
+                    m.d.comb += [rports[0].addr.eq(slot + 1), rports[0].en.eq(1)]
                     m.d.sync += cnt.eq(cnt - 1)
                     with m.If(cnt == Mux(full, P, R) + 1):
                         m.d.sync += [rom_v.eq(rom_sig[Cat(idx, q)]), sa.eq(sa_next)]
                     with m.Else():
-                        m.d.sync += pool[slot].eq(rescaled)
+                        m.d.comb += [wport.addr.eq(slot), wport.data.eq(rescaled), wport.en.eq(1)]
                         with m.If(cnt == 1):
                             m.d.sync += fsm.eq(State.STREAM)
             with m.Case(State.STREAM):
                 m.d.comb += bank.snapshot.eq(~started & ~ovalid)
                 with m.If(adv):
                     with m.If(rem != 0):
-                        m.d.comb += bank.en.eq(1)
+                        m.d.comb += [bank.en.eq(1), load.eq(1)]
                         m.d.sync += [
                             ovalid.eq(1),
                             olast.eq(rem <= L),
@@ -209,8 +226,6 @@ class Engine(wiring.Component):
                             started.eq(1),
                             base.eq(cur + L),
                         ]
-                        for lane in range(L):
-                            m.d.sync += ovalues[lane].eq(values[lane])
                     with m.Else():
                         m.d.sync += [ovalid.eq(0), fsm.eq(State.IDLE)]
         return m

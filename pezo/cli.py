@@ -55,8 +55,14 @@ def cmd_config_show(args) -> int:
 
 
 def cmd_config_check(args) -> int:
+    from .config import ConfigError
+
     cfg = _load(args.file)
     print(f"{args.file}: ok (digest {cfg.digest()})")
+    try:
+        cfg.engine.check_bank()
+    except ConfigError as e:
+        print(f"note: fine for the LFSR bank alone, but the engine cannot be built from it: {e}")
     return 0
 
 

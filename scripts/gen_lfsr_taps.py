@@ -2,8 +2,8 @@
 
 For each width 3..64: enumerate every trinomial and pentanomial, keep the primitive ones, add
 the XAPP052 entry, then for every k in 1..width and both structures pick the polynomial whose
-k-step matrix needs the fewest LUT4 (ties: smaller max fan-in, smaller total fan-in, fewer taps,
-smaller taps). Takes a few minutes; the output is deterministic.
+k-step matrix needs the fewest LUT4 (ties: smaller max fan-in, then exponents furthest apart,
+smaller total fan-in, fewer taps, smaller taps). Takes a few minutes; the output is deterministic.
 
     .venv/bin/python scripts/gen_lfsr_taps.py
 """
@@ -24,6 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 LUT4 = np.array([lut4_cost(f) for f in range(70)])
 
 
+def min_gap(taps: tuple[int, ...]) -> int:
+    """Smallest distance between two exponents of p(x), the constant term included.
+
+    Among equally cheap polynomials the table prefers the largest: with exponents close
+    together the recurrence ties neighbouring bits, so that, at k = width, each output word is
+    nearly a shifted copy of the previous one (x^63+x+1: out' = out ^ (out << 1)), which
+    short-range serial tests see at once.
+    """
+    e = sorted((0, *taps))
+    return min(b - a for a, b in zip(e, e[1:]))
+
+
 def candidates(n: int) -> list[tuple[int, ...]]:
     found = {tuple(XAPP052[n])}
     for weight in (1, 3):
@@ -42,10 +54,11 @@ def best_per_k(n: int, cands: list[tuple[int, ...]], structure: str) -> list[dic
     for _k in range(1, n + 1):
         fan = m.sum(axis=2).astype(np.int64)     # [cand, row]
         key = np.stack([LUT4[fan].sum(1), fan.max(1), fan.sum(1)], axis=1)
-        order = sorted(range(len(cands)), key=lambda i: (*key[i], len(cands[i]), cands[i]))
+        order = sorted(range(len(cands)),
+                       key=lambda i: (key[i, 0], key[i, 1], -min_gap(cands[i]), key[i, 2], len(cands[i]), cands[i]))
         i = order[0]
-        out.append({"taps": list(cands[i]), "lut4": int(key[i, 0]),
-                    "max_fanin": int(key[i, 1]), "total_fanin": int(key[i, 2])})
+        out.append({"taps": list(cands[i]), "lut4": int(key[i, 0]), "max_fanin": int(key[i, 1]),
+                    "total_fanin": int(key[i, 2]), "min_gap": min_gap(cands[i])})
         m = np.mod(np.matmul(m, steps), 2)
     return out
 
@@ -54,7 +67,8 @@ def main() -> None:
     table = {
         "source": "primitive trinomials and pentanomials enumerated and tested by "
                   "scripts/gen_lfsr_taps.py, plus Xilinx XAPP052 (Alfke 1996) Table 3",
-        "cost": "lut4 = sum over next-state bits of ceil((fanin-1)/3); k-step matrix T**k",
+        "cost": "lut4 = sum over next-state bits of ceil((fanin-1)/3); k-step matrix T**k; "
+                "ties: max fan-in, then largest min_gap (smallest distance between exponents)",
         "candidates": {},                # primitive polynomials considered, per width
         "selected": {s: {} for s in STRUCTURES},
     }

@@ -1,0 +1,333 @@
+"""Golden model of the perturbation engine (:mod:`pezo.hw.engine`), bit-exact and cycle-accurate.
+
+Follows ``docs/engine.md`` register by register. Two ways to drive it, which can be mixed:
+
+* :meth:`Engine.step`: one rising edge with the ports ``begin``, ``replay``, ``d``, ``ready``,
+  for the every-cycle co-simulation;
+* :meth:`Engine.passes`: whole ZO steps at once (begin, fill/scale, one pass), vectorised, as
+  the perturbation source of training. The values of a pass do not depend on back-pressure,
+  so ``passes`` gives exactly what ``step`` would and leaves every register as ``step`` would.
+
+``rnd`` is the bank's ``out`` flattened: LFSR lane ``j`` holds bits ``[j*k, (j+1)*k)``. The
+odd code, ROM, scale and rescale rules come from :mod:`pezo.scale`, as the page requires.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pezo import scale
+from pezo.config import Config
+from pezo.errors import PezoError
+from pezo.scale import odd_code
+from pezo.sw.golden.lfsr import LfsrBank
+
+__all__ = ["Engine", "adaptive_rom", "negate_code", "odd_code", "IDLE", "FILL", "SCALE", "STREAM"]
+
+IDLE, FILL, SCALE, STREAM = range(4)
+STATE_NAMES = ("IDLE", "FILL", "SCALE", "STREAM")
+
+# Largest bank tensor (cycles x LFSR lanes) one vectorised run may hold.
+_CHUNK_ELEMS = 1 << 22
+
+
+def negate_code(z: int, value_bits: int) -> int:
+    """The hardware sign flip ``z ^ (2**B - 2)`` read back as a signed B-bit code.
+
+    Equals ``-z`` for every odd code; a 0 (the reset pool) becomes -2.
+    """
+    mask = (1 << value_bits) - 1
+    y = (z ^ (mask - 1)) & mask
+    return y - (1 << value_bits) if y >> (value_bits - 1) else y
+
+
+def adaptive_rom(value_bits: int) -> list[list[int]]:
+    """The 2 x 16 table ``rom[q][idx] = round(64 * g(f_mid))``, ``f_mid = 1 + (idx + 0.5)/16``,
+    ``g = 1/sqrt(f)`` (``q = 0``) or ``1/sqrt(2f)`` (``q = 1``).
+
+    The page keeps the scale rules in :mod:`pezo.scale`, shared with the hardware; this is its
+    ROM. It does not depend on ``value_bits`` (accepted so callers can pass the engine's B).
+    """
+    return scale.adaptive_rom()
+
+
+def _rescale_tensor(v: torch.Tensor, rom_v: int, sa: int, value_bits: int) -> torch.Tensor:
+    """:func:`pezo.scale.rescale` on an int64 tensor of codes."""
+    lim = 1 << (value_bits - 2)
+    return ((v * rom_v) >> sa).clamp_(-lim, lim - 1).mul_(2).add_(1)
+
+
+class Engine:
+    """Golden perturbation engine.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration the hardware is built from; ``cfg.engine.check_bank()`` must pass
+        (the bank gives enough bits per cycle and has replay).
+
+    Notes
+    -----
+    Ports: inputs ``begin``, ``replay``, ``d``, ``ready`` (absent = 0); outputs ``idle``,
+    ``valid``, ``values`` (int64 [L], signed codes) and ``last``.
+
+    Timing: ``step(inputs)`` is one rising edge; ``adv = ~ovalid | ready`` and the bank's
+    ``en``/``snapshot``/``restore`` are combinational in the registers and the inputs of that
+    cycle, and the returned outputs are the registers after the edge. After ``begin`` in IDLE
+    the engine spends ``N`` FILL cycles (``2N + 1`` FILL + SCALE with adaptive scale, none for
+    strategy ``none``), then ``nb(d) + 1`` STREAM cycles with ``ready`` high, ``nb(d) =
+    ceil(d / L)``; a beat is transferred on a cycle with ``valid`` (registered) and ``ready``.
+    ``replay`` goes from IDLE straight to STREAM.
+    """
+
+    def __init__(self, cfg: Config):
+        e = cfg.engine
+        e.check_bank()                                 # the bank feeds every field, and has replay
+        self.cfg = cfg
+        self.L, self.B, self.D = e.lanes, e.value_bits, e.max_params
+        self.P, self.p, self.R = e.reuse.pool_size, e.reuse.index_bits, e.reuse.refresh
+        self.strategy = e.reuse.strategy
+        self.adaptive = e.scale.mode == "adaptive"
+        self.k, self.bank_lanes = e.lfsr.k, e.lfsr.lanes
+        self.bank = LfsrBank(e.lfsr)
+        self._fields_cache: dict[tuple, list] = {}
+        self.reset()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """All registers to their reset values; the bank to its seeds."""
+        self.fsm = IDLE
+        self.pool = torch.zeros(self.P, dtype=torch.int64)
+        self.wptr = self.filled = self.cnt = self.acc = self.offset = 0
+        self.rom_v = self.sa = 0                       # no reset value on the page; only read after SCALE latches
+        self.nbeats = self.beat = 0
+        self.ovalid = self.olast = 0
+        self.ovalues = torch.zeros(self.L, dtype=torch.int64)
+        # N of the batch being filled/scaled: P, or R for pool-shift once filled. Fixed at
+        # begin, because `filled` already reads 1 during the first step's SCALE.
+        self.batch = self.P
+        self.bank.reset()
+
+    def outputs(self) -> dict:
+        """What the ports show now. ``values`` and ``last`` are defined only while ``valid``
+        (the page: in hardware they are the pool's read registers, also used by SCALE); the
+        model keeps showing the last beat, so compare them only when ``valid`` is 1."""
+        return {"idle": int(self.fsm == IDLE), "valid": self.ovalid, "values": self.ovalues.clone(),
+                "last": self.olast}
+
+    def registers(self) -> dict:
+        """Every register (and the bank's state and shadow), for comparisons and debugging."""
+        return {"fsm": STATE_NAMES[self.fsm], "pool": self.pool.tolist(), "wptr": self.wptr,
+                "filled": self.filled, "cnt": self.cnt, "acc": self.acc, "offset": self.offset,
+                "rom_v": self.rom_v, "sa": self.sa, "nbeats": self.nbeats, "beat": self.beat,
+                "ovalid": self.ovalid, "ovalues": self.ovalues.tolist(), "olast": self.olast,
+                "batch": self.batch, "bank_state": self.bank.state.tolist(),
+                "bank_shadow": self.bank.shadow.tolist()}
+
+    # -- one cycle --------------------------------------------------------------------------
+
+    def _nb(self, d: int) -> int:
+        d = int(d)
+        if not 0 <= d <= self.D:
+            raise PezoError(f"pass length d = {d} outside 0..{self.D} (engine.max_params)")
+        return -(-d // self.L)
+
+    def _rnd(self) -> int:
+        """The bank's out port as one W-bit int."""
+        kmask = (1 << self.k) - 1
+        return sum((v & kmask) << (j * self.k) for j, v in enumerate(self.bank.outputs()["out"].tolist()))
+
+    def _value(self, i: int, lane: int, rnd: int) -> int:
+        """Value of parameter ``i`` (on lane ``lane``) loaded with ``r = rnd``."""
+        B, P, p = self.B, self.P, self.p
+        if self.strategy == "none":
+            return odd_code((rnd >> (lane * (B - 1))) & ((1 << (B - 1)) - 1), B)
+        if self.strategy in ("pool", "pool-sign"):
+            v = int(self.pool[(i + self.offset) % P])
+            if self.strategy == "pool-sign" and (rnd >> lane) & 1:
+                v = negate_code(v, B)
+            return v
+        return int(self.pool[(rnd >> (lane * p)) & (P - 1)])
+
+    def step(self, inputs: dict | None = None) -> dict:
+        """One rising edge; returns :meth:`outputs` after it."""
+        inputs = inputs or {}
+        begin, replay, ready = (int(bool(inputs.get(name, 0))) for name in ("begin", "replay", "ready"))
+        ctl = {"en": 0, "snapshot": 0, "restore": 0}
+        B, P = self.B, self.P
+        if self.fsm == IDLE:
+            if begin:
+                self.nbeats, self.beat = self._nb(inputs.get("d", 0)), 0
+                if self.strategy == "none":
+                    self.fsm = STREAM
+                else:
+                    self.batch = self.R if self.strategy == "pool-shift" and self.filled else self.P
+                    self.cnt, self.acc, self.fsm = self.batch, 0, FILL
+            elif replay:
+                ctl["restore"] = 1
+                self.nbeats, self.beat, self.fsm = self._nb(inputs.get("d", 0)), 0, STREAM
+        elif self.fsm == FILL:
+            ctl["en"] = 1
+            rnd = self._rnd()
+            v = odd_code(rnd & ((1 << (B - 1)) - 1), B)
+            self.pool[self.wptr] = v
+            self.wptr = (self.wptr + 1) % P
+            self.acc += v * v
+            last = self.cnt == 1
+            self.cnt -= 1
+            if last:
+                if self.strategy in ("pool", "pool-sign"):
+                    self.offset = (rnd >> (B - 1)) & (P - 1)
+                self.filled = 1
+                if self.adaptive:
+                    self.fsm, self.cnt = SCALE, self.batch + 1
+                else:
+                    self.fsm = STREAM
+        elif self.fsm == SCALE:
+            if self.cnt == self.batch + 1:
+                self.rom_v, self.sa = scale.scale_params(self.acc, B, self.batch.bit_length() - 1)
+            else:
+                j = (self.wptr - self.cnt) % P
+                self.pool[j] = scale.rescale(int(self.pool[j]), self.rom_v, self.sa, B)
+            if self.cnt == 1:
+                self.fsm = STREAM
+            self.cnt -= 1
+        else:  # STREAM
+            adv = not self.ovalid or ready
+            if self.beat == 0 and not self.ovalid:
+                ctl["snapshot"] = 1                      # a replay restores the state that produced beat 0
+            if adv and self.beat < self.nbeats:
+                rnd = self._rnd()
+                base = self.beat * self.L
+                self.ovalues = torch.tensor([self._value(base + l, l, rnd) for l in range(self.L)],
+                                            dtype=torch.int64)
+                self.olast = int(self.beat == self.nbeats - 1)
+                self.ovalid = 1
+                self.beat += 1
+                ctl["en"] = 1
+            elif adv:
+                self.ovalid, self.fsm = 0, IDLE
+        self.bank.step(ctl)
+        return self.outputs()
+
+    # -- whole steps, vectorised ------------------------------------------------------------
+
+    def _fields(self, words: torch.Tensor, starts: tuple[int, ...], width: int) -> torch.Tensor:
+        """Bit fields ``rnd[s +: width]`` for each start ``s``: [rows, len(starts)] from the
+        bank words [rows, lanes] (k bits each, raw pattern)."""
+        key = (starts, width)
+        if key not in self._fields_cache:
+            # Split each field into its pieces within one LFSR lane: (lane, shift, bits, dst).
+            pieces = []
+            for s in starts:
+                parts, pos = [], s
+                while pos < s + width:
+                    j, sh = divmod(pos, self.k)
+                    take = min(self.k - sh, s + width - pos)
+                    parts.append((j, sh, take, pos - s))
+                    pos += take
+                pieces.append(parts)
+            plan = []
+            for m in range(max(len(p) for p in pieces)):
+                cols = [p[m] if m < len(p) else (0, 0, 0, 0) for p in pieces]
+                lanes = [c[0] for c in cols]
+                plan.append((lanes[0] if len(set(lanes)) == 1 else torch.tensor(lanes),
+                             torch.tensor([c[1] for c in cols]), torch.tensor([(1 << c[2]) - 1 for c in cols]),
+                             torch.tensor([c[3] for c in cols]), any(c[3] for c in cols)))
+            self._fields_cache[key] = plan
+        out = None
+        for lane, shift, mask, dst, shifted in self._fields_cache[key]:
+            src = words[:, lane:lane + 1] if isinstance(lane, int) else words[:, lane]
+            part = (src >> shift).bitwise_and_(mask)
+            if shifted:
+                part = part << dst
+            out = part if out is None else out.bitwise_or_(part)
+        return out
+
+    def _fill_batch(self, words: torch.Tensor) -> None:
+        """FILL (and SCALE) of one step from its fill cycles' bank words."""
+        n = words.shape[0]
+        B, P = self.B, self.P
+        v = odd_code(self._fields(words, (0,), B - 1)[:, 0], B)
+        idx = (self.wptr + torch.arange(n)) % P
+        self.pool[idx] = v
+        self.wptr = (self.wptr + n) % P
+        self.acc = sum(x * x for x in v.tolist())          # exact: overflows int64 for B >= 29
+        if self.strategy in ("pool", "pool-sign"):
+            self.offset = int(self._fields(words[-1:], (B - 1,), self.p)[0, 0])
+        self.filled, self.cnt = 1, 0
+        if self.adaptive:
+            self.rom_v, self.sa = scale.scale_params(self.acc, B, n.bit_length() - 1)
+            self.pool[idx] = _rescale_tensor(v, self.rom_v, self.sa, B)
+
+    def _beats(self, words: torch.Tensor) -> torch.Tensor:
+        """Values [nb, L] of the beats loaded from the bank words [nb, lanes]."""
+        nb, L, B, P, p = words.shape[0], self.L, self.B, self.P, self.p
+        if self.strategy == "none":
+            u = self._fields(words, tuple(l * (B - 1) for l in range(L)), B - 1)
+            return u.mul_(2).add_(1 - (1 << (B - 1)))
+        if self.strategy in ("pool", "pool-sign"):
+            # pool[(i + o) mod P] is the pool rotated by o, repeated
+            rolled = torch.roll(self.pool, -self.offset)
+            vals = rolled.repeat(-(-nb * L // P))[:nb * L].view(nb, L)
+            if self.strategy == "pool-sign":
+                # negation is z ^ (2**B - 2); on sign-extended codes that is z ^ -2
+                flip = self._fields(words, tuple(range(L)), 1).mul_(-2)
+                vals = vals.bitwise_xor(flip)
+            return vals
+        idx = self._fields(words, tuple(l * p for l in range(L)), p)
+        return self.pool.index_select(0, idx.view(-1)).view(nb, L)
+
+    def passes(self, steps: int, d: int, replays: int = 0) -> torch.Tensor:
+        """Values of ``steps`` consecutive ZO steps of ``d`` parameters: [steps, d] int64 codes.
+
+        Each step is ``begin`` (from IDLE), its FILL/SCALE, and one pass; the model ends in
+        IDLE exactly as :meth:`step` would leave it. ``replays`` replays after each pass
+        change no register (a replay restores the bank to the pass's snapshot and loads the
+        same beats again), so they are accepted for symmetry and cost nothing.
+        """
+        if self.fsm != IDLE:
+            raise PezoError(f"passes() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
+        if steps < 0 or replays < 0:
+            raise PezoError(f"steps = {steps} and replays = {replays} must be >= 0")
+        nb = self._nb(d)
+        out = torch.empty(steps, d, dtype=torch.int64)
+        t = 0
+        while t < steps:
+            # Fill sizes of the steps in this chunk: the first pool-shift step fills all P.
+            sizes, filled, cycles = [], self.filled, 0
+            while t + len(sizes) < steps and (
+                    not sizes or (cycles + self.P + nb + 1) * self.bank_lanes <= _CHUNK_ELEMS):
+                n = 0 if self.strategy == "none" else self.R if self.strategy == "pool-shift" and filled else self.P
+                filled = filled or self.strategy != "none"
+                sizes.append(n)
+                cycles += n + max(nb, 1)
+            # Bank control over the cycles that touch it: the first begin's IDLE cycle (en 0,
+            # which also keeps every snapshot inside the range run() computes), then per step
+            # its fill cycles (en) and its pass: snapshot on the first cycle, en on each beat
+            # (a d = 0 pass only snapshots).
+            en = torch.ones(cycles + 1, dtype=torch.int64)
+            snap = torch.zeros(cycles + 1, dtype=torch.int64)
+            en[0], c = 0, 1
+            for n in sizes:
+                snap[c + n] = 1
+                if nb == 0:
+                    en[c + n] = 0
+                c += n + max(nb, 1)
+            # row c of run() is the out port after edge c, i.e. rnd during cycle c + 1
+            words = self.bank.run(cycles + 1, {"en": en, "snapshot": snap})["out"][:-1]
+            c = 0
+            for n in sizes:
+                if n:
+                    self.batch = n
+                    self._fill_batch(words[c:c + n])
+                    c += n
+                if nb:
+                    vals = self._beats(words[c:c + nb])
+                    out[t] = vals.view(-1)[:d]
+                    self.ovalues, self.olast = vals[-1].clone(), 1
+                c += max(nb, 1)
+                t += 1
+            self.nbeats, self.beat, self.ovalid, self.fsm = nb, nb, 0, IDLE
+        return out
