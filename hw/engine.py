@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
 from pezo.hw.lfsr import LfsrBank
-from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, adaptive_rom
+from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom
 
 
 class State(enum.Enum, shape=2):
@@ -99,7 +99,7 @@ class Engine(wiring.Component):
         wptr = Signal(max(p, 1))
         filled = Signal()
         full = Signal()                    # the batch being filled is the whole pool
-        cnt = Signal(range(P + 2))
+        cnt = Signal(range(P + SCALE_LATENCY + 1))
         acc = Signal(2 * (B - 1) + p + 1)
         offset = Signal(max(p, 1))
         base = Signal(max(p, 1))
@@ -139,17 +139,20 @@ class Engine(wiring.Component):
 
         # --- adaptive scale: leading one of acc, ROM, shift ---------------------------------
         if adaptive:
+            # The scale is computed once per step over SCALE_LATENCY cycles, each one short
+            # path: leading one of acc; ROM index and shift; ROM lookup.
             rom = adaptive_rom()
             e_lead = Signal(range(len(acc)))
             for i in range(len(acc)):          # last assignment wins: the highest set bit
                 with m.If(acc[i]):
                     m.d.comb += e_lead.eq(i)
+            e_lead_r = Signal.like(e_lead)
             idx = Signal(ROM_INDEX_BITS)
-            m.d.comb += idx.eq(((acc << ROM_INDEX_BITS) >> e_lead)[:ROM_INDEX_BITS])
             q = Signal()
             sa_next = Signal(range(64))
+            m.d.comb += idx.eq(((acc << ROM_INDEX_BITS) >> e_lead_r)[:ROM_INDEX_BITS])
             # h = 2B - 6 + n - E; q = h & 1; e = (h + q) / 2; sa = max(1, 7 - e): a small table
-            with m.Switch(Cat(e_lead, full)):
+            with m.Switch(Cat(e_lead_r, full)):
                 for is_full in (0, 1):
                     n = p if is_full or strategy != "pool-shift" else R.bit_length() - 1
                     for lead in range(len(acc)):
@@ -157,6 +160,7 @@ class Engine(wiring.Component):
                         hq = h & 1
                         with m.Case(lead | (is_full << len(e_lead))):
                             m.d.comb += [q.eq(hq), sa_next.eq(max(1, ROM_MANTISSA_BITS + 1 - (h + hq) // 2))]
+            idx_r, q_r, sa_r = Signal.like(idx), Signal(), Signal.like(sa_next)
             rom_sig = Array(Const(v, ROM_MANTISSA_BITS + 1) for v in rom[0] + rom[1])
             slot = Signal(max(p, 1))
             m.d.comb += slot.eq(wptr - cnt)
@@ -200,7 +204,7 @@ class Engine(wiring.Component):
                         if strategy in ("pool", "pool-sign"):
                             m.d.sync += offset.eq(rnd[B - 1:B - 1 + p])
                         if adaptive:
-                            m.d.sync += [fsm.eq(State.SCALE), cnt.eq(Mux(full, P, R) + 1)]
+                            m.d.sync += [fsm.eq(State.SCALE), cnt.eq(Mux(full, P, R) + SCALE_LATENCY)]
                         else:
                             m.d.sync += fsm.eq(State.STREAM)
             if adaptive:
@@ -208,8 +212,13 @@ class Engine(wiring.Component):
                     # entry wptr-cnt is rewritten from the read issued the cycle before
                     m.d.comb += [rports[0].addr.eq(slot + 1), rports[0].en.eq(1)]
                     m.d.sync += cnt.eq(cnt - 1)
-                    with m.If(cnt == Mux(full, P, R) + 1):
-                        m.d.sync += [rom_v.eq(rom_sig[Cat(idx, q)]), sa.eq(sa_next)]
+                    batch_n = Mux(full, P, R)
+                    with m.If(cnt == batch_n + 3):
+                        m.d.sync += e_lead_r.eq(e_lead)
+                    with m.Elif(cnt == batch_n + 2):
+                        m.d.sync += [idx_r.eq(idx), q_r.eq(q), sa_r.eq(sa_next)]
+                    with m.Elif(cnt == batch_n + 1):
+                        m.d.sync += [rom_v.eq(rom_sig[Cat(idx_r, q_r)]), sa.eq(sa_r)]
                     with m.Else():
                         m.d.comb += [wport.addr.eq(slot), wport.data.eq(rescaled), wport.en.eq(1)]
                         with m.If(cnt == 1):

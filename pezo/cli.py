@@ -130,6 +130,10 @@ def _synth_summary(r: dict) -> str:
             f"{res['DSP']} DSP, Fmax {r['fmax_mhz']:.1f} MHz (median of {len(r['seeds'])} seeds)")
     if bits:
         line += f"; per fresh bit: {res['LUT'] / bits:.2f} LUT, {res['FF'] / bits:.2f} FF"
+    extra = r.get("extra", {})
+    if "strategy" in extra:
+        line += (f"; {extra['strategy']}: {extra['fresh_bits_per_param_stream']:g} fresh bits per parameter "
+                 f"+ {extra['fill_bits_per_step']} per step")
     return line
 
 

@@ -9,6 +9,7 @@ import math
 
 ROM_INDEX_BITS = 4      # G: bits of acc after its leading one that address the ROM
 ROM_MANTISSA_BITS = 6   # M: rom values are round(2**M * g), 32..64
+SCALE_LATENCY = 3       # SCALE cycles before the first rewrite: leading one, ROM index, ROM
 
 
 def odd_code(u: int, value_bits: int) -> int:

@@ -74,7 +74,7 @@ class Engine:
     Timing: ``step(inputs)`` is one rising edge; ``adv = ~ovalid | ready`` and the bank's
     ``en``/``snapshot``/``restore`` are combinational in the registers and the inputs of that
     cycle, and the returned outputs are the registers after the edge. After ``begin`` in IDLE
-    the engine spends ``N`` FILL cycles (``2N + 1`` FILL + SCALE with adaptive scale, none for
+    the engine spends ``N`` FILL cycles (``2N + 3`` FILL + SCALE with adaptive scale, none for
     strategy ``none``), then ``nb(d) + 1`` STREAM cycles with ``ready`` high, ``nb(d) =
     ceil(d / L)``; a beat is transferred on a cycle with ``valid`` (registered) and ``ready``.
     ``replay`` goes from IDLE straight to STREAM.
@@ -181,13 +181,13 @@ class Engine:
                     self.offset = (rnd >> (B - 1)) & (P - 1)
                 self.filled = 1
                 if self.adaptive:
-                    self.fsm, self.cnt = SCALE, self.batch + 1
+                    self.fsm, self.cnt = SCALE, self.batch + scale.SCALE_LATENCY
                 else:
                     self.fsm = STREAM
         elif self.fsm == SCALE:
             if self.cnt == self.batch + 1:
                 self.rom_v, self.sa = scale.scale_params(self.acc, B, self.batch.bit_length() - 1)
-            else:
+            elif self.cnt <= self.batch:                 # the cycles before compute the scale
                 j = (self.wptr - self.cnt) % P
                 self.pool[j] = scale.rescale(int(self.pool[j]), self.rom_v, self.sa, B)
             if self.cnt == 1:

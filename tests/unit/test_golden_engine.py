@@ -130,7 +130,7 @@ def _fill_cycles(cfg: Config, first: bool) -> int:
     if r.strategy == "none":
         return 0
     n = r.refresh if r.strategy == "pool-shift" and not first else r.pool_size
-    return 2 * n + 1 if cfg.engine.scale.mode == "adaptive" else n
+    return 2 * n + 3 if cfg.engine.scale.mode == "adaptive" else n
 
 
 @pytest.mark.parametrize("strategy,mode,lanes,bits", CASES, ids=[f"{s}-{m}-l{n}-b{b}" for s, m, n, b in CASES])
@@ -272,7 +272,7 @@ def test_hand_adaptive_scale():
     # B = 8, N = 4: v = +-1 (acc 4): h = 10, e = 5, idx 0, rom 63, sa 2 -> 63 >> 2 = 15 -> 31
     eng, got = _hand("pool", "adaptive", [64, 63, 64, 63, 0, 0], 4, lanes=4, bits=8)
     assert (eng.rom_v, eng.sa) == (63, 2) and eng.pool.tolist() == [31, -31, 31, -31]
-    assert got["fill"] == 2 * 4 + 1
+    assert got["fill"] == 2 * 4 + 3
     # v = +-127 (acc 64516): E = 15, h = -3, q = 1, e = -1, idx 15, rom 32, sa 8 -> 4064 >> 8 = 15
     eng, _ = _hand("pool", "adaptive", [127, 0, 127, 0, 0], 4, lanes=4, bits=8)
     assert (eng.rom_v, eng.sa) == (32, 8) and eng.pool.tolist() == [31, -31, 31, -31]
