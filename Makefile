@@ -20,9 +20,13 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not cosim and not synth"
 
+# Figures (printed and saved under out/bench/); not tests, never asserted.
 bench: $(STAMP)
 	$(PY) benchmarks/golden_throughput.py
+	$(PY) benchmarks/golden_engine.py
 	$(PY) benchmarks/cosim_speed.py
+	$(PY) benchmarks/engine_stats.py
+	$(PY) benchmarks/engine_synth.py
 
 clean:
 	rm -rf out .pytest_cache

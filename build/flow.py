@@ -22,7 +22,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from pezo.errors import PezoError
+from pezo.files import write_atomic
 
 from .harness import ScanHarness
 
@@ -302,18 +302,6 @@ def _parse_pnr_report(path: Path, step: str, log: Path) -> tuple[float, dict[str
     return min(per_clock.values()), per_clock, util
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old complete file or the new complete one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _fmt_fmax(x: float) -> str:
     return f"{x:.1f}"
 
@@ -529,6 +517,6 @@ def synthesize(
         "time_s": {step: round(t, 3) for step, t in times.items()},
         "extra": extra,
     }
-    _write_atomic(report_json, json.dumps(report, indent=2) + "\n")
-    _write_atomic(report_md, _markdown(report, tgt))
+    write_atomic(report_json, json.dumps(report, indent=2) + "\n")
+    write_atomic(report_md, _markdown(report, tgt))
     return report

@@ -7,14 +7,13 @@ a traceback means a bug in pezo.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from . import __version__
 from .errors import PezoError
+from .files import write_atomic
 
 OUT = Path("out")
 
@@ -27,19 +26,6 @@ def _load(path: str | None):
     from . import config
 
     return config.load(path)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file + rename, so an interrupted or failed run never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- config ------------------------------------------------------------------------------
@@ -76,7 +62,7 @@ def cmd_generate(args) -> int:
     cfg = _load(args.config)
     text = design.verilog(cfg)
     out = Path(args.output) if args.output else OUT / design.name / f"{design.toplevel}.v"
-    _write_atomic(out, text)
+    write_atomic(out, text)
     print(f"wrote {out} ({len(text.splitlines())} lines, top module {design.toplevel})")
     return 0
 
@@ -95,7 +81,7 @@ def cmd_sim(args) -> int:
     trace = design.trace(cfg, args.cycles, args.seed)
     t_golden = time.perf_counter() - t0
     vfile = build_dir / f"{design.toplevel}.v"
-    _write_atomic(vfile, design.verilog(cfg))
+    write_atomic(vfile, design.verilog(cfg))
     _progress(f"{args.simulator}: building and simulating {vfile}")
     result = cosimulate(vfile, design.toplevel, trace, build_dir=build_dir,
                         simulator=args.simulator, waves=args.waves)

@@ -1,0 +1,50 @@
+"""Resources of the perturbation engine per reuse strategy, lanes 8 x value_bits 8, both targets.
+
+    .venv/bin/python benchmarks/engine_synth.py [--seeds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common import OUT, write
+from pezo import config, designs
+from pezo.build.flow import synthesize, tool_versions
+
+CONFIGS = ["none", "pool", "pool-sign", "pool-index", "pool-shift"]
+MODES = ["fixed", "adaptive"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=3)
+    args = ap.parse_args()
+    design = designs.get("engine")
+    rows = []
+    for name in CONFIGS:
+        for mode in MODES:
+            if name == "none" and mode == "adaptive":
+                continue
+            cfg = config.load(Path("configs") / f"{name}.toml").replace(**{"engine.scale.mode": mode})
+            for target in ("ice40-up5k", "ecp5-25k"):
+                print(f"{name} / {mode} / {target}", flush=True)
+                rep = synthesize(lambda: design.component(cfg), design="engine", target=target,
+                                 seeds=list(range(1, args.seeds + 1)),
+                                 out_dir=OUT / "engine_synth" / f"{name}-{mode}-{target}",
+                                 config_digest=cfg.digest(), extra=design.extras(cfg))
+                res, ex = rep["resources"], rep["extra"]
+                rows.append({"strategy": name, "scale": mode, "target": target, "LUT": res["LUT"],
+                             "FF": res["FF"], "BRAM": res["BRAM"], "DSP": res["DSP"],
+                             "Fmax MHz": round(rep["fmax_mhz"], 1),
+                             "bank": f"{cfg.engine.lfsr.width}/{cfg.engine.lfsr.k}",
+                             "fresh bits/param": ex["fresh_bits_per_param_stream"],
+                             "fill bits/step": ex["fill_bits_per_step"]})
+    cols = ["strategy", "scale", "target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "bank",
+            "fresh bits/param", "fill bits/step"]
+    write("engine_synth", rows, cols,
+          f"Engine resources, lanes 8 x 8 bits, median Fmax over {args.seeds} seeds; tools {tool_versions()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,460 @@
+"""Statistics of the golden perturbation stream (:meth:`pezo.sw.golden.engine.Engine.passes`).
+
+:func:`engine_stats` runs ``steps`` consecutive ZO steps of ``d`` parameters from a freshly
+reset engine, exactly the stream training uses, reads the values as real numbers
+(``code / 2**(B-3)``, Q3.(B-3): sigma 1 is code ``2**(B-3)``), and returns plain numbers
+(JSON-serialisable; ``None`` where a figure does not apply to the strategy).
+
+Every random figure comes with what it should be under the *healthy model* of the strategy
+(docs/engine.md with ideal fresh bits) and a standard error or p-value, so that a test can
+compare with a tolerance of a few standard errors instead of a magic constant:
+
+* ``*_z`` = (measured - expected) / standard error; about N(0, 1) when healthy.
+* ``*_p`` = p-value of a chi-square test; uniform on [0, 1] when healthy. Per-lane tests give
+  the smallest p over the lanes times the number of lanes (Bonferroni), capped at 1.
+
+Healthy model, per strategy (``i = beat*L + lane``, ``pool_t`` the pool of step ``t`` after
+FILL/SCALE, which the function reads from the engine after each step):
+
+* ``none``: every value is ``odd(u)`` with ``u`` uniform on ``B-1`` fresh bits.
+* ``pool``: deterministic given ``pool_t`` and the offset; only the fill is random.
+* ``pool-sign``: the magnitudes are as ``pool``; the sign flip of every parameter is a fresh bit.
+* ``pool-index``, ``pool-shift``: every parameter is ``pool_t[U]``, ``U`` a fresh uniform index,
+  so its distribution given the pool is the pool's composition (each entry 1/P). ``pool-shift``
+  replaces R of the P entries per step (the first step fills all P).
+
+Figures (keys of the returned dict):
+
+Moments
+    ``mean``, ``var`` of all values; ``var_target``: ``1.0`` for adaptive (the rescale aims at
+    mean square T**2), and for fixed the exact variance of the uniform odd code,
+    ``(4**(B-1) - 1) / 3`` codes**2 = ``16/3 * (1 - 4**-(B-1))`` in real units (5.333 for B = 8).
+    ``var_folded = c**2 * var`` with ``c = sqrt(3)/4`` for fixed (the constant folded into eps
+    and lr, docs/engine.md) and ``c = 1`` for adaptive; ``var_folded_target`` likewise
+    (``1 - 4**-(B-1)`` for fixed, ~1). ``mean_se``/``var_se`` are the standard errors of the
+    healthy model from ``n_eff_mean``/``n_eff_var``, the number of independent fresh values
+    behind the figure (steps*d for ``none``; the pool entries for ``pool``; for ``pool-sign``
+    the signs for the mean and the entries for the variance; entries weighted by how many
+    steps they live plus the index draws for ``pool-index``/``pool-shift``), using the uniform
+    law's kurtosis 9/5 (Var of a sample variance = 0.8 sigma**4 / n). For adaptive these SEs
+    are conservative (each batch is renormalised) and the rescale has a deterministic error:
+    ``adaptive_var_bound`` is the largest ``|s**2 * acc / (N T**2) - 1|`` of the ROM scale over
+    all batch sums ``acc`` (both batch sizes in use), and ``round_var`` = 1/(3 T**2) the variance
+    that rounding to an odd code adds.
+
+Per-lane uniformity (``lane_uniform_p``, ``lane_uniform_chi2_dof``)
+    ``none``: chi-square of each lane's codes against the discrete uniform on the 2**(B-1) odd
+    codes. ``pool-index``/``pool-shift``: chi-square of each lane's codes against the step's pool
+    composition (index usage, with positions holding equal codes merged since the stream cannot
+    tell them apart), summed over steps. ``pool-sign``: each lane's sign-flip count against 1/2.
+    ``pool``: ``None`` (positions are deterministic: every position is read d/P times).
+    ``fill_uniform_p`` (fixed scale, pool strategies): chi-square of the freshly filled pool
+    entries against the uniform odd code (``None`` for adaptive, whose entries are rescaled).
+
+Lane correlation (``lane_corr_max``, ``lane_corr_z``)
+    Pearson between lane streams within beats, values centred per step (the step's own mean,
+    so the shared pool mean of a step does not count), max |r| over the L(L-1)/2 lane pairs;
+    ``lane_corr_z`` = that max times sqrt(``n_eff``), ``n_eff`` = beats (``pool``: only P/L
+    distinct beats per step).
+
+Serial dependence within a lane (consecutive beats b, b+1 of the same lane)
+    ``serial_corr_max``/``serial_corr_z``: lag-1 Pearson, centred per step, max |r| over lanes.
+    ``serial_p``/``serial_chi2_dof``: chi-square of the pairs (cat at beat b, cat at beat b+1)
+    on a coarse grid, from non-overlapping pairs (b even) so that the pairs are independent and
+    the chi-square law is exact; ``cat`` is the fresh quantity of the strategy: ``none`` the top
+    log2(bins) bits of ``u``; ``pool-index``/``pool-shift`` the value's bin (edges at the pooled
+    pool entries' quantiles), expected counts from each step's pool composition; ``pool-sign``
+    the sign flip. ``serial3_p``: the same with triples (lane l-1 at b, lane l at b, lane l at
+    b+1) on two categories (top bit of u / sign flip / value below the pooled median): a 1-bit
+    quantity cannot show a lag-1 XOR tie in pairs, and a trinomial LFSR giving ``next = word ^
+    (word << 1)`` ties each lane's next bit to itself and its neighbour. ``None`` for ``pool``.
+    ``gf2_lag1_cols``/``gf2_lag1_rank`` (``none``, ``pool-sign``, whose fresh bits are read back
+    exactly): GF(2) rank of [fresh bits of beat b | fresh bits of beat b+1] over many b. With
+    ideal bits the rank equals the columns; a single LFSR of S state bits caps it at S.
+
+Shared pool entry (``shared_corr``, ``shared_expected``, ``shared_z``)
+    Mean of ``x_i * x_(i+P)`` over all i and steps divided by the mean square: the pair reads the
+    same entry for ``pool``/``pool-sign`` (expected 1 and 0), and two independent random
+    entries for ``pool-index``/``pool-shift`` (expected ``sum_t m_t**2 / sum_t s_t**2``, ``m_t``
+    and ``s_t**2`` the mean and mean square of pool t, ~1/P); ``none``: 0.
+
+Consecutive steps (``step_corr``, ``step_expected``, ``step_z``)
+    Mean of ``x_(t,i) * x_(t+1,i)`` over i and t divided by the mean square: 0 for fresh values
+    and for ``pool``/``pool-sign`` (independent pools); for ``pool-index``/``pool-shift`` given
+    the pools it is ``m_t * m_(t+1)`` (independent indices into pools that, for pool-shift, share
+    P-R entries), ~0 (|expected| ~ 1/P).
+
+Periodicity (``rank``, ``rank_max``, ``eff_dim``, ``fold_rank_min``)
+    A separate run from reset of ``rank_steps`` steps (default 2P) of ``rank_d`` parameters
+    (default 16P): numerical rank of the [rank_steps, rank_d] matrix of values and its effective
+    dimension (participation ratio of the singular values, ``(sum s**2)**2 / sum s**4``). Every
+    ``pool`` vector is P-periodic, so its rank is <= P (DESIGN 4.2); the others reach
+    ``rank_max = min(rank_steps, rank_d)``. ``fold_rank_min``: the smallest rank over the
+    steps of one vector folded to [d/P, P] (1 for ``pool``, P otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from scipy import stats as sps
+
+from pezo.config import Config
+from pezo.scale import scale_params
+from pezo.sw.golden.engine import Engine
+
+__all__ = ["engine_stats", "adaptive_var_bound", "run_steps"]
+
+C_FOLD = math.sqrt(3) / 4
+UNIFORM_KURTOSIS_M1 = 0.8       # (mu4 / sigma**4) - 1 for a uniform law: Var(sample var) = 0.8 s**4 / n
+
+
+def run_steps(cfg: Config, steps: int, d: int) -> dict:
+    """``steps`` ZO steps from reset, one at a time so that each step's pool can be read.
+
+    Returns int64 codes ``values`` [steps, d], ``pools`` [steps, P] (the pool the pass read),
+    ``offsets`` [steps] and ``new`` (list of LongTensors: pool positions freshly filled at each
+    step). Equal to ``Engine(cfg).passes(steps, d)`` (the engine keeps its registers between
+    calls).
+    """
+    eng = Engine(cfg)
+    values = torch.empty(steps, d, dtype=torch.int64)
+    pools = torch.empty(steps, eng.P, dtype=torch.int64)
+    offsets = torch.zeros(steps, dtype=torch.int64)
+    new = []
+    for t in range(steps):
+        wptr, filled = eng.wptr, eng.filled
+        values[t] = eng.passes(1, d)[0]
+        pools[t] = eng.pool
+        offsets[t] = eng.offset
+        if eng.strategy == "none":
+            new.append(torch.empty(0, dtype=torch.int64))
+        else:
+            n = eng.R if eng.strategy == "pool-shift" and filled else eng.P
+            new.append((wptr + torch.arange(n)) % eng.P)
+    return {"values": values, "pools": pools, "offsets": offsets, "new": new}
+
+
+def adaptive_var_bound(value_bits: int, batch_log2: int, points: int = 4096) -> float:
+    """Largest ``|s**2 * acc / (N * T**2) - 1|`` of the adaptive scale over batch sums ``acc``.
+
+    ``s = rom / 2**(sa - 1)`` is the factor the rescale applies (``z = 2*floor(v*rom/2**sa) + 1
+    ~ v * s``), so this is the worst relative error of the batch's mean square after the
+    rescale, before rounding to odd codes. ``acc`` sweeps ``[N, N * (2**(B-1) - 1)**2]`` on a
+    geometric grid plus every ROM cell boundary of each octave.
+    """
+    B, N = value_bits, 1 << batch_log2
+    T2 = float(1 << (2 * (B - 3))) if B >= 3 else 2.0 ** (2 * (B - 3))
+    lo, hi = N, N * ((1 << (B - 1)) - 1) ** 2
+    accs = set(np.unique(np.geomspace(lo, hi, points).astype(np.int64)).tolist())
+    for e in range(lo.bit_length() - 1, hi.bit_length()):
+        for j in range(33):                          # cell edges (16 cells) and midpoints
+            a = (1 << e) + ((j << e) >> 5)
+            accs.update((a - 1, a, a + 1))
+    worst = 0.0
+    for acc in accs:
+        if not lo <= acc <= hi:
+            continue
+        rom, sa = scale_params(int(acc), B, batch_log2)
+        s = rom / 2.0 ** (sa - 1)
+        worst = max(worst, abs(s * s * acc / (N * T2) - 1))
+    return worst
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _chi2(obs: np.ndarray, exp: np.ndarray) -> tuple[float, int]:
+    """Pearson chi-square and its dof over cells with positive expectation (observations in
+    cells of zero expectation make it infinite: the healthy model says they cannot happen)."""
+    obs, exp = np.asarray(obs, float).ravel(), np.asarray(exp, float).ravel()
+    pos = exp > 0
+    if np.any(obs[~pos] > 0):
+        return math.inf, max(int(pos.sum()) - 1, 1)
+    return float(((obs[pos] - exp[pos]) ** 2 / exp[pos]).sum()), int(pos.sum()) - 1
+
+
+def _bonferroni(ps: list[float]) -> float:
+    return float(min(1.0, len(ps) * min(ps)))
+
+
+def _pearson_lanes(v: torch.Tensor) -> torch.Tensor:
+    """Correlation matrix [L, L] of lane streams; v [steps, nb, L] already centred per step."""
+    x = v.reshape(-1, v.shape[-1])
+    c = x.T @ x
+    sd = torch.sqrt(torch.diag(c))
+    return c / torch.outer(sd, sd)
+
+
+def _gf2_rank(rows: list[int]) -> int:
+    basis: dict[int, int] = {}                      # pivot bit -> row
+    for r in rows:
+        while r:
+            top = r.bit_length() - 1
+            if top not in basis:
+                basis[top] = r
+                break
+            r ^= basis[top]
+    return len(basis)
+
+
+def _rank(mat: np.ndarray) -> tuple[int, np.ndarray]:
+    """Numerical rank of an integer-valued matrix and its squared singular values.
+
+    From the eigenvalues of the smaller Gram matrix (an exactly rank-deficient integer matrix
+    gives eigenvalues ~1e-13 of the largest; a full-rank one with entries of a few bits none below
+    ~1e-6): much faster than an SVD on a loaded multi-core machine, where threaded LAPACK stalls.
+    """
+    g = mat @ mat.T if mat.shape[0] <= mat.shape[1] else mat.T @ mat
+    s2 = np.clip(np.linalg.eigvalsh(g), 0, None)
+    return int((s2 > s2.max() * 1e-10).sum()), s2
+
+
+def _bits_to_int(bits: np.ndarray) -> list[int]:
+    """Rows of 0/1 -> Python ints (bit j = column j)."""
+    packed = np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
+    return [int.from_bytes(r.tobytes(), "little") for r in packed]
+
+
+def _entry_lifetimes(strategy: str, steps: int, P: int, R: int) -> np.ndarray:
+    """Steps each fresh pool entry is part of the pool (the weights of the pool mean)."""
+    if strategy == "pool-shift":
+        born = np.zeros(P, dtype=np.int64)           # step at which each position was written
+        life = []
+        for t in range(1, steps):
+            for j in range(((t - 1) * R) % P, ((t - 1) * R) % P + R):
+                life.append(t - born[j % P])
+                born[j % P] = t
+        life += (steps - born).tolist()
+        return np.asarray(life, dtype=float)
+    return np.ones(steps * P, dtype=float)
+
+
+# -- the figures --------------------------------------------------------------------------------
+
+def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
+                 rank_steps: int | None = None, rank_d: int | None = None) -> dict:
+    """Statistics of ``Engine(cfg).passes(steps, d)`` (see the module docstring for each key).
+
+    ``d`` must be a multiple of ``lanes`` and of ``pool_size`` (whole beats, whole pool
+    periods); ``bins`` (a power of two) is the coarse grid of the serial test.
+    """
+    e = cfg.engine
+    L, B, P, R = e.lanes, e.value_bits, e.reuse.pool_size, e.reuse.refresh
+    strategy, adaptive = e.reuse.strategy, e.scale.mode == "adaptive"
+    if d % L or d % P or steps < 2:
+        raise ValueError(f"d = {d} must be a multiple of lanes {L} and pool_size {P}, steps >= 2")
+    gbits = bins.bit_length() - 1
+    if bins != 1 << gbits or not 2 <= bins <= 1 << (B - 1):
+        raise ValueError(f"bins = {bins} must be a power of two in 2..2**(B-1)")
+    T = 2.0 ** (B - 3)
+    nb = d // L
+    run = run_steps(cfg, steps, d)
+    codes, pools, offsets = run["values"], run["pools"], run["offsets"]
+    x = codes.double() / T                                          # [steps, d] real values
+    out: dict = {"strategy": strategy, "scale": e.scale.mode, "lanes": L, "value_bits": B,
+                 "pool_size": P, "refresh": R, "steps": steps, "d": d,
+                 "taps": list(e.lfsr.params.taps), "seed": e.lfsr.seed}
+
+    # -- moments --------------------------------------------------------------------------------
+    n = steps * d
+    mean, var = float(x.mean()), float(x.var(unbiased=False))
+    var_target = 1.0 if adaptive else (4.0 ** (B - 1) - 1) / 3 / T ** 2
+    c2 = 1.0 if adaptive else C_FOLD ** 2
+    if strategy == "none":
+        n_mean = n_var = float(n)
+    elif strategy in ("pool", "pool-sign"):
+        n_var = float(steps * P)
+        n_mean = float(n) if strategy == "pool-sign" else n_var
+    else:
+        life = _entry_lifetimes(strategy, steps, P, R)
+        frac = float((life ** 2).sum()) / (steps * P) ** 2 + 1.0 / n   # Var(mean) / sigma**2
+        n_mean = n_var = 1.0 / frac
+    out.update(mean=mean, var=var, var_target=var_target, var_folded=c2 * var,
+               var_folded_target=c2 * var_target, n_eff_mean=n_mean, n_eff_var=n_var,
+               mean_se=math.sqrt(var_target / n_mean),
+               var_se=var_target * math.sqrt(UNIFORM_KURTOSIS_M1 / n_var))
+    out["mean_z"] = out["mean"] / out["mean_se"]
+    out["var_z"] = (var - var_target) / out["var_se"]
+    if adaptive:
+        sizes = {P.bit_length() - 1} | ({R.bit_length() - 1} if strategy == "pool-shift" and steps > 1 else set())
+        out["adaptive_var_bound"] = max(adaptive_var_bound(B, s) for s in sizes)
+        out["round_var"] = 1.0 / (3 * T * T)
+    else:
+        out["adaptive_var_bound"] = out["round_var"] = None
+
+    # -- per-step pool facts --------------------------------------------------------------------
+    pool_mean = pools.double().mean(1) / T                           # m_t
+    pool_ms = (pools.double() ** 2).mean(1) / T ** 2                 # s_t**2
+    v3 = codes.view(steps, nb, L)
+    half = 1 << (B - 1)
+
+    # the strategy's fresh categorical variable, and its per-step marginal, for the serial tests
+    flips = None
+    if strategy == "pool-sign":
+        idx = (torch.arange(d)[None, :] + offsets[:, None]) % P
+        base = torch.gather(pools, 1, idx)
+        flips = (codes != base).view(steps, nb, L).long()
+
+    def categories(nbin: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(cat [steps, nb, L], q [steps, nbin]) or None when nothing is fresh."""
+        if strategy == "none":
+            u = (v3 + half - 1) // 2
+            return u >> (B - 1 - (nbin.bit_length() - 1)), torch.full((steps, nbin), 1.0 / nbin,
+                                                                         dtype=torch.float64)
+        if strategy == "pool-sign":
+            return flips, torch.full((steps, 2), 0.5, dtype=torch.float64) if nbin == 2 else None
+        if strategy == "pool":
+            return None
+        if adaptive:
+            qs = torch.quantile(pools.double().flatten(), torch.arange(1, nbin, dtype=torch.float64) / nbin)
+            edges = torch.unique(qs)
+        else:   # fixed: bins of u, like none (equal probability for fresh uniform entries)
+            edges = (torch.arange(1, nbin, dtype=torch.float64) * (2 * half // nbin) - half + 0.5)
+        nbin_eff = len(edges) + 1
+        cat = torch.bucketize(v3.double(), edges, right=True)
+        q = torch.zeros(steps, nbin_eff, dtype=torch.float64)
+        q.scatter_add_(1, torch.bucketize(pools.double(), edges, right=True),
+                       torch.full(pools.shape, 1.0 / P, dtype=torch.float64))
+        return cat, q
+
+    # -- per-lane uniformity --------------------------------------------------------------------
+    lane_p, dof_sum, chi_sum = None, 0, 0.0
+    if strategy == "none":
+        ps = []
+        for lane in range(L):
+            cnt = np.bincount(((v3[..., lane] + half - 1) // 2).flatten().numpy(), minlength=half)
+            c, dof = _chi2(cnt, np.full(half, steps * nb / half))
+            ps.append(float(sps.chi2.sf(c, dof)))
+            chi_sum, dof_sum = chi_sum + c, dof_sum + dof
+        lane_p = _bonferroni(ps)
+    elif strategy == "pool-sign":
+        ps = []
+        for lane in range(L):
+            k = int(flips[..., lane].sum())
+            c, dof = _chi2(np.array([k, steps * nb - k]), np.full(2, steps * nb / 2))
+            ps.append(float(sps.chi2.sf(c, dof)))
+            chi_sum, dof_sum = chi_sum + c, dof_sum + dof
+        lane_p = _bonferroni(ps)
+    elif strategy in ("pool-index", "pool-shift"):
+        ps = []
+        span = 1 << B
+        for lane in range(L):
+            c_l, dof_l = 0.0, 0
+            for t in range(steps):
+                obs = np.bincount((v3[t, :, lane] + half).numpy(), minlength=span)
+                exp = np.bincount((pools[t] + half).numpy(), minlength=span) * (nb / P)
+                c, dof = _chi2(obs, exp)
+                c_l, dof_l = c_l + c, dof_l + dof
+            ps.append(float(sps.chi2.sf(c_l, dof_l)))
+            chi_sum, dof_sum = chi_sum + c_l, dof_sum + dof_l
+        lane_p = _bonferroni(ps)
+    out["lane_uniform_p"] = lane_p
+    out["lane_uniform_chi2_dof"] = chi_sum / dof_sum if dof_sum else None
+    if strategy != "none" and not adaptive:
+        fresh = torch.cat([pools[t, run["new"][t]] for t in range(steps)])
+        cnt = np.bincount(((fresh + half - 1) // 2).numpy(), minlength=half)
+        c, dof = _chi2(cnt, np.full(half, len(fresh) / half))
+        out["fill_uniform_p"] = float(sps.chi2.sf(c, dof))
+    else:
+        out["fill_uniform_p"] = None
+
+    # -- lane correlation -----------------------------------------------------------------------
+    xc = (x - x.mean(1, keepdim=True)).view(steps, nb, L)
+    n_beats = float(steps * (P // L if strategy == "pool" and P >= L else nb))
+    r = _pearson_lanes(xc)
+    off = ~torch.eye(L, dtype=torch.bool)
+    out["lane_corr_max"] = float(r[off].abs().max()) if L > 1 else 0.0
+    out["lane_corr_z"] = out["lane_corr_max"] * math.sqrt(n_beats)
+
+    # -- serial dependence within a lane --------------------------------------------------------
+    a, b = xc[:, :-1, :], xc[:, 1:, :]
+    rs = (a * b).sum((0, 1)) / torch.sqrt((a * a).sum((0, 1)) * (b * b).sum((0, 1)))
+    out["serial_corr_max"] = float(rs.abs().max())
+    n_pairs = float(steps * (P // L if strategy == "pool" and P >= L else nb - 1))
+    out["serial_corr_z"] = out["serial_corr_max"] * math.sqrt(n_pairs)
+
+    cq = categories(bins if strategy != "pool-sign" else 2)
+    if cq is None:
+        out["serial_p"] = out["serial_chi2_dof"] = None
+    else:
+        cat, q = cq
+        k = q.shape[1]
+        c0, c1 = cat[:, 0:nb - 1:2, :], cat[:, 1:nb:2, :]             # non-overlapping pairs
+        npairs = c0.shape[1]
+        ps, chis, dofs = [], 0.0, 0
+        exp = (q[:, :, None] * q[:, None, :]).sum(0).numpy() * npairs   # same for every lane
+        for lane in range(L):
+            obs = np.bincount((c0[..., lane] * k + c1[..., lane]).flatten().numpy(), minlength=k * k)
+            c, dof = _chi2(obs, exp)
+            ps.append(float(sps.chi2.sf(c, dof)))
+            chis, dofs = chis + c, dofs + dof
+        out["serial_p"], out["serial_chi2_dof"] = _bonferroni(ps), chis / dofs
+
+    cq2 = categories(2) if strategy != "pool" else None
+    if cq2 is None or L < 2:
+        out["serial3_p"] = out["serial3_chi2_dof"] = None
+    else:
+        cat, q = cq2
+        if q.shape[1] != 2:                            # degenerate pools (all one side): no test
+            out["serial3_p"] = out["serial3_chi2_dof"] = None
+        else:
+            prev, cur, nxt = cat[:, 0:nb - 1:2, :-1], cat[:, 0:nb - 1:2, 1:], cat[:, 1:nb:2, 1:]
+            m = prev.shape[1]
+            q3 = (q[:, :, None, None] * q[:, None, :, None] * q[:, None, None, :]).sum(0).numpy() * m
+            ps, chis, dofs = [], 0.0, 0
+            for lane in range(L - 1):
+                code = prev[..., lane] * 4 + cur[..., lane] * 2 + nxt[..., lane]
+                c, dof = _chi2(np.bincount(code.flatten().numpy(), minlength=8), q3)
+                ps.append(float(sps.chi2.sf(c, dof)))
+                chis, dofs = chis + c, dofs + dof
+            out["serial3_p"], out["serial3_chi2_dof"] = _bonferroni(ps), chis / dofs
+
+    # GF(2) span of two consecutive beats' fresh bits (exactly recoverable for none, pool-sign)
+    if strategy in ("none", "pool-sign"):
+        if strategy == "none":
+            u = ((v3 + half - 1) // 2).numpy()                       # [steps, nb, L], B-1 bits each
+            bits = ((u[..., None] >> np.arange(B - 1)) & 1).reshape(steps, nb, L * (B - 1))
+        else:
+            bits = flips.numpy()
+        pair = np.concatenate([bits[:, 0:nb - 1:2, :], bits[:, 1:nb:2, :]], axis=2)
+        pair = pair.reshape(-1, pair.shape[-1])[:max(4 * pair.shape[-1], 256)]
+        out["gf2_lag1_cols"] = int(pair.shape[1])
+        out["gf2_lag1_rank"] = _gf2_rank(_bits_to_int(pair))
+    else:
+        out["gf2_lag1_cols"] = out["gf2_lag1_rank"] = None
+
+    # -- shared pool entry: x_i * x_(i+P) ------------------------------------------------------
+    ms = float((x * x).mean())
+    prod = (x[:, :-P] * x[:, P:]).mean(1)                            # per step
+    out["shared_corr"] = float(prod.mean()) / ms
+    if strategy == "pool":
+        shared_exp, n_sh = 1.0, None
+    elif strategy in ("pool-index", "pool-shift"):
+        shared_exp, n_sh = float((pool_mean ** 2).sum() / pool_ms.sum()), steps * (d - P)
+    else:
+        shared_exp, n_sh = 0.0, steps * (d - P)
+    out["shared_expected"] = shared_exp
+    out["shared_z"] = ((out["shared_corr"] - shared_exp) * math.sqrt(n_sh)) if n_sh else \
+        (0.0 if abs(out["shared_corr"] - 1) < 1e-12 else math.inf)
+
+    # -- consecutive steps, same parameter -----------------------------------------------------
+    out["step_corr"] = float((x[:-1] * x[1:]).mean()) / ms
+    if strategy in ("pool-index", "pool-shift"):
+        out["step_expected"] = float((pool_mean[:-1] * pool_mean[1:]).sum() / pool_ms[:-1].sum())
+        n_st = (steps - 1) * d
+    else:
+        out["step_expected"] = 0.0
+        n_st = (steps - 1) * (P if strategy == "pool" else d)
+    out["step_z"] = (out["step_corr"] - out["step_expected"]) * math.sqrt(n_st)
+
+    # -- periodicity: span of the vectors over many steps ---------------------------------------
+    rs_, rd_ = rank_steps or 2 * P, rank_d or 16 * P
+    mat = Engine(cfg).passes(rs_, rd_).double().numpy()
+    out["rank"], s2 = _rank(mat)
+    out["rank_steps"], out["rank_d"], out["rank_max"] = rs_, rd_, min(rs_, rd_)
+    out["eff_dim"] = float(s2.sum() ** 2 / (s2 ** 2).sum())
+    xs = x.numpy()
+    out["fold_rank_min"] = min(_rank(xs[t, :d - d % P].reshape(-1, P))[0] for t in range(min(steps, 8)))
+    return out
