@@ -106,6 +106,8 @@ class Engine(wiring.Component):
         rom_v = Signal(ROM_MANTISSA_BITS + 1)
         sa = Signal(range(64))
         rem = Signal.like(self.d)
+        more = Signal()                    # rem != 0, registered so a beat load waits on no compare
+        lastb = Signal()                   # rem <= L
         started = Signal()
         ovalid = Signal()
         olast = Signal()
@@ -182,8 +184,9 @@ class Engine(wiring.Component):
         adv = ~ovalid | self.o.ready
         with m.Switch(fsm):
             with m.Case(State.IDLE):
+                with m.If(self.begin | self.replay):
+                    m.d.sync += [rem.eq(self.d), more.eq(self.d != 0), lastb.eq(self.d <= L), started.eq(0)]
                 with m.If(self.begin):
-                    m.d.sync += [rem.eq(self.d), started.eq(0)]
                     if strategy == "none":
                         m.d.sync += fsm.eq(State.STREAM)
                     else:
@@ -191,7 +194,7 @@ class Engine(wiring.Component):
                                      full.eq(~filled if strategy == "pool-shift" else 1)]
                 with m.Elif(self.replay):
                     m.d.comb += bank.restore.eq(1)
-                    m.d.sync += [rem.eq(self.d), started.eq(0), fsm.eq(State.STREAM)]
+                    m.d.sync += fsm.eq(State.STREAM)
             if strategy != "none":
                 with m.Case(State.FILL):
                     v = odd(rnd[:B - 1], B)
@@ -226,12 +229,14 @@ class Engine(wiring.Component):
             with m.Case(State.STREAM):
                 m.d.comb += bank.snapshot.eq(~started & ~ovalid)
                 with m.If(adv):
-                    with m.If(rem != 0):
+                    with m.If(more):
                         m.d.comb += [bank.en.eq(1), load.eq(1)]
                         m.d.sync += [
                             ovalid.eq(1),
-                            olast.eq(rem <= L),
-                            rem.eq(Mux(rem <= L, 0, rem - L)),
+                            olast.eq(lastb),
+                            rem.eq(Mux(lastb, 0, rem - L)),
+                            more.eq(~lastb),
+                            lastb.eq(rem <= 2 * L),
                             started.eq(1),
                             base.eq(cur + L),
                         ]
