@@ -6,7 +6,7 @@ The exact register-level behaviour is docs/engine.md; the golden model
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -104,7 +104,7 @@ class Engine(wiring.Component):
         offset = Signal(max(p, 1))
         base = Signal(max(p, 1))
         rom_v = Signal(ROM_MANTISSA_BITS + 1)
-        sa = Signal(range(64))
+        sa = Signal(6)
         rem = Signal.like(self.d)
         more = Signal()                    # rem != 0, registered so a beat load waits on no compare
         lastb = Signal()                   # rem <= L
@@ -151,19 +151,26 @@ class Engine(wiring.Component):
             e_lead_r = Signal.like(e_lead)
             idx = Signal(ROM_INDEX_BITS)
             q = Signal()
-            sa_next = Signal(range(64))
+            sa_next = Signal(6)
             m.d.comb += idx.eq(((acc << ROM_INDEX_BITS) >> e_lead_r)[:ROM_INDEX_BITS])
-            # h = 2B - 6 + n - E; q = h & 1; e = (h + q) / 2; sa = max(1, 7 - e): a small table
-            with m.Switch(Cat(e_lead_r, full)):
-                for is_full in (0, 1):
-                    n = p if is_full or strategy != "pool-shift" else R.bit_length() - 1
-                    for lead in range(len(acc)):
-                        h = 2 * B - 6 + n - lead
-                        hq = h & 1
-                        with m.Case(lead | (is_full << len(e_lead))):
-                            m.d.comb += [q.eq(hq), sa_next.eq(max(1, ROM_MANTISSA_BITS + 1 - (h + hq) // 2))]
-            idx_r, q_r, sa_r = Signal.like(idx), Signal(), Signal.like(sa_next)
-            rom_sig = Array(Const(v, ROM_MANTISSA_BITS + 1) for v in rom[0] + rom[1])
+            # h = 2B - 6 + n - E; q = h & 1; e = (h + q) / 2; sa = max(1, 7 - e): a small table.
+            # Both tables are constant vectors indexed with word_select, which the Verilog
+            # backend emits as continuous assignments: as `always @*` case blocks they stay X in
+            # Icarus until their index first changes.
+            entries = []
+            for is_full in (0, 1):
+                n = p if is_full or strategy != "pool-shift" else R.bit_length() - 1
+                for lead in range(1 << len(e_lead)):
+                    h = 2 * B - 6 + n - lead
+                    hq = h & 1
+                    entries.append(hq | max(1, ROM_MANTISSA_BITS + 1 - (h + hq) // 2) << 1)
+            qsa = Const(sum(v << (7 * i) for i, v in enumerate(entries)), 7 * len(entries))
+            m.d.comb += Cat(q, sa_next).eq(qsa.word_select(Cat(e_lead_r, full), 7))
+            idx_r = Signal.like(idx)
+            q_r = Signal()
+            sa_r = Signal.like(sa_next)
+            rom_bits = ROM_MANTISSA_BITS + 1
+            rom_sig = Const(sum(v << (rom_bits * i) for i, v in enumerate(rom[0] + rom[1])), rom_bits * 32)
             slot = Signal(max(p, 1))
             m.d.comb += slot.eq(wptr - cnt)
             v_old = rports[0].data         # read one cycle earlier (see SCALE below)
@@ -221,7 +228,7 @@ class Engine(wiring.Component):
                     with m.Elif(cnt == batch_n + 2):
                         m.d.sync += [idx_r.eq(idx), q_r.eq(q), sa_r.eq(sa_next)]
                     with m.Elif(cnt == batch_n + 1):
-                        m.d.sync += [rom_v.eq(rom_sig[Cat(idx_r, q_r)]), sa.eq(sa_r)]
+                        m.d.sync += [rom_v.eq(rom_sig.word_select(Cat(idx_r, q_r), rom_bits)), sa.eq(sa_r)]
                     with m.Else():
                         m.d.comb += [wport.addr.eq(slot), wport.data.eq(rescaled), wport.en.eq(1)]
                         with m.If(cnt == 1):

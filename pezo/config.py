@@ -33,7 +33,7 @@ from typing import Any, get_type_hints
 
 from . import gf2
 from .errors import PezoError
-from .lfsr import MAX_WIDTH, MIN_WIDTH, STRUCTURES, LfsrParams, lane_seeds, select_taps
+from .lfsr import MAX_WIDTH, MIN_WIDTH, STRUCTURES, LfsrParams, lane_seeds, scramble, select_taps
 
 SOURCES = ("uniform", "gaussian-clt", "gaussian-icdf", "gaussian-boxmuller")
 STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift")
@@ -95,8 +95,9 @@ class LfsrConfig:
 
     @property
     def seeds(self) -> list[int]:
-        """Start state of each LFSR in the bank (see :func:`pezo.lfsr.lane_seeds`)."""
-        return lane_seeds(self.params, self.seed, self.lanes)
+        """Start state of each LFSR in the bank: lane 0 at ``scramble(seed)``, the others evenly
+        spaced after it on the sequence (see :func:`pezo.lfsr.lane_seeds`)."""
+        return lane_seeds(self.params, scramble(self.seed, self.width), self.lanes)
 
     @property
     def bits_per_cycle(self) -> int:

@@ -182,6 +182,20 @@ class LfsrParams:
         return out
 
 
+def scramble(seed: int, width: int) -> int:
+    """A dense start state from a user seed: the splitmix64 finaliser, masked to ``width``.
+
+    A sparse state such as 1 is legal but an LFSR started there emits mostly zeros for tens of
+    thousands of cycles (the weight of its words climbs slowly toward width/2), which biases
+    the first steps of training. Never returns 0.
+    """
+    z = (seed + 0x9E3779B97F4A7C15) & (2**64 - 1)
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & (2**64 - 1)
+    z ^= z >> 31
+    return (z & ((1 << width) - 1)) or 1
+
+
 def lane_seeds(params: LfsrParams, seed: int, lanes: int) -> list[int]:
     """Start states of a bank of ``lanes`` LFSRs sharing one polynomial.
 

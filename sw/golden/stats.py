@@ -49,7 +49,9 @@ Per-lane uniformity (``lane_uniform_p``, ``lane_uniform_chi2_dof``)
     tell them apart), summed over steps. ``pool-sign``: each lane's sign-flip count against 1/2.
     ``pool``: ``None`` (positions are deterministic: every position is read d/P times).
     ``fill_uniform_p`` (fixed scale, pool strategies): chi-square of the freshly filled pool
-    entries against the uniform odd code (``None`` for adaptive, whose entries are rescaled).
+    entries against the uniform odd code (``None`` for adaptive, whose entries are rescaled; the
+    fill draws the same bits in both modes). ``fill_serial_p``: chi-square of consecutive fill
+    entries (non-overlapping pairs within a batch) on a 4 x 4 grid of the top bits of ``u``.
 
 Lane correlation (``lane_corr_max``, ``lane_corr_z``)
     Pearson between lane streams within beats, values centred per step (the step's own mean,
@@ -70,7 +72,8 @@ Serial dependence within a lane (consecutive beats b, b+1 of the same lane)
     (word << 1)`` ties each lane's next bit to itself and its neighbour. ``None`` for ``pool``.
     ``gf2_lag1_cols``/``gf2_lag1_rank`` (``none``, ``pool-sign``, whose fresh bits are read back
     exactly): GF(2) rank of [fresh bits of beat b | fresh bits of beat b+1] over many b. With
-    ideal bits the rank equals the columns; a single LFSR of S state bits caps it at S.
+    ideal bits the rank equals the columns; a bank of ``state_bits`` = S state bits caps it at S
+    (every bit is a linear function of the state), and a healthy one reaches min(columns, S).
 
 Shared pool entry (``shared_corr``, ``shared_expected``, ``shared_z``)
     Mean of ``x_i * x_(i+P)`` over all i and steps divided by the mean square: the pair reads the
@@ -234,11 +237,13 @@ def _entry_lifetimes(strategy: str, steps: int, P: int, R: int) -> np.ndarray:
 # -- the figures --------------------------------------------------------------------------------
 
 def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
-                 rank_steps: int | None = None, rank_d: int | None = None) -> dict:
+                 rank_steps: int | None = None, rank_d: int | None = None,
+                 histogram: bool = False) -> dict:
     """Statistics of ``Engine(cfg).passes(steps, d)`` (see the module docstring for each key).
 
     ``d`` must be a multiple of ``lanes`` and of ``pool_size`` (whole beats, whole pool
-    periods); ``bins`` (a power of two) is the coarse grid of the serial test.
+    periods); ``bins`` (a power of two) is the coarse grid of the serial test. With
+    ``histogram``, ``code_counts`` holds how often each code ``-2**(B-1) .. 2**(B-1)-1`` occurs.
     """
     e = cfg.engine
     L, B, P, R = e.lanes, e.value_bits, e.reuse.pool_size, e.reuse.refresh
@@ -255,7 +260,11 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     x = codes.double() / T                                          # [steps, d] real values
     out: dict = {"strategy": strategy, "scale": e.scale.mode, "lanes": L, "value_bits": B,
                  "pool_size": P, "refresh": R, "steps": steps, "d": d,
-                 "taps": list(e.lfsr.params.taps), "seed": e.lfsr.seed}
+                 "taps": list(e.lfsr.params.taps), "seed": e.lfsr.seed,
+                 "state_bits": e.lfsr.lanes * e.lfsr.width}
+
+    if histogram:
+        out["code_counts"] = torch.bincount((codes + (1 << (B - 1))).flatten(), minlength=1 << B).tolist()
 
     # -- moments --------------------------------------------------------------------------------
     n = steps * d
@@ -303,8 +312,8 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
             u = (v3 + half - 1) // 2
             return u >> (B - 1 - (nbin.bit_length() - 1)), torch.full((steps, nbin), 1.0 / nbin,
                                                                          dtype=torch.float64)
-        if strategy == "pool-sign":
-            return flips, torch.full((steps, 2), 0.5, dtype=torch.float64) if nbin == 2 else None
+        if strategy == "pool-sign":                   # the sign flip: two categories whatever nbin
+            return flips, torch.full((steps, 2), 0.5, dtype=torch.float64)
         if strategy == "pool":
             return None
         if adaptive:
@@ -357,8 +366,18 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
         cnt = np.bincount(((fresh + half - 1) // 2).numpy(), minlength=half)
         c, dof = _chi2(cnt, np.full(half, len(fresh) / half))
         out["fill_uniform_p"] = float(sps.chi2.sf(c, dof))
+        # consecutive fill entries (non-overlapping pairs within a batch) on a 4 x 4 grid of u
+        u0, u1 = [], []
+        for t in range(steps):
+            u = (pools[t, run["new"][t]] + half - 1) // 2 >> (B - 3)      # top 2 bits of u
+            m = len(u) // 2 * 2
+            u0.append(u[0:m:2])
+            u1.append(u[1:m:2])
+        u0, u1 = torch.cat(u0), torch.cat(u1)
+        c, dof = _chi2(np.bincount((u0 * 4 + u1).numpy(), minlength=16), np.full(16, len(u0) / 16))
+        out["fill_serial_p"] = float(sps.chi2.sf(c, dof))
     else:
-        out["fill_uniform_p"] = None
+        out["fill_uniform_p"] = out["fill_serial_p"] = None
 
     # -- lane correlation -----------------------------------------------------------------------
     xc = (x - x.mean(1, keepdim=True)).view(steps, nb, L)
@@ -433,6 +452,10 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
         shared_exp, n_sh = 1.0, None
     elif strategy in ("pool-index", "pool-shift"):
         shared_exp, n_sh = float((pool_mean ** 2).sum() / pool_ms.sum()), steps * (d - P)
+    elif strategy == "pool-sign":
+        # sign_i * sign_j * v**2: variance E[v**4] / E[v**2]**2 (1.8 for a uniform) per pair
+        k4 = float((pools.double() ** 4).mean() / (pools.double() ** 2).mean() ** 2)
+        shared_exp, n_sh = 0.0, steps * (d - P) / k4
     else:
         shared_exp, n_sh = 0.0, steps * (d - P)
     out["shared_expected"] = shared_exp

@@ -61,8 +61,12 @@ def test_replace_changes_one_field_and_the_digest():
 
 
 def test_seeds_are_derived_in_one_place():
-    lf = Config().engine.lfsr
-    assert len(set(lf.seeds)) == lf.lanes and lf.seeds[0] == lf.seed
+    from pezo.lfsr import scramble
+
+    lf = Config().replace(**{"engine.lfsr.lanes": 4}).engine.lfsr
+    assert len(set(lf.seeds)) == lf.lanes and lf.seeds[0] == scramble(lf.seed, lf.width)
+    # a sparse seed becomes a dense start state (about half the bits set)
+    assert 20 <= bin(lf.seeds[0]).count("1") <= 43
 
 
 def test_engine_needs_a_bank_that_feeds_it():
