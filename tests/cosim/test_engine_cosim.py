@@ -63,3 +63,17 @@ def test_rtl_matches_golden_every_cycle(tmp_path, strategy, mode, lanes, bits):
 def test_default_engine(tmp_path):
     trace, result = _run(Config(), tmp_path, "default", cycles=3000)
     assert result.cycles == 3000
+
+
+@pytest.mark.parametrize("strategy,mode", [("none", "fixed"), ("pool-sign", "adaptive"), ("pool-shift", "adaptive")])
+def test_verilog_is_deterministic_and_icarus_clean(tmp_path, strategy, mode):
+    import subprocess
+
+    design = designs.get("engine")
+    cfg = _cfg(strategy, mode, 8, 8, pool=64, refresh=8)
+    text = design.verilog(cfg)
+    assert text == design.verilog(cfg) and "/work/" not in text and "/tmp/" not in text
+    (tmp_path / "e.v").write_text(text)
+    r = subprocess.run(["iverilog", "-Wall", "-o", str(tmp_path / "e.vvp"), str(tmp_path / "e.v")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout + r.stderr == ""
