@@ -13,6 +13,7 @@ PY_PACKAGES = {
     "numpy": "pip install numpy",
     "cocotb": "pip install cocotb==2.1.0",
     "matplotlib": "pip install matplotlib",
+    "scipy": "pip install scipy",
     "pytest": "pip install -e '.[test]'",
     "hypothesis": "pip install -e '.[test]'",
 }
