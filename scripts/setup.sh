@@ -15,9 +15,14 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     .venv/bin/pip install -q torch==2.13.0
 fi
 echo "setup: installing pezo and its pinned tools into .venv"
-.venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v "^WARNING: Location" || true
-.venv/bin/python -c "import pezo.cli, torch, amaranth, cocotb" \
-    || { echo "setup: installation into .venv failed (see pip output above)" >&2; exit 1; }
+mkdir -p out
+if ! .venv/bin/pip install -q -e '.[test]' > out/setup-pip.log 2>&1; then
+    grep -v "^WARNING: Location" out/setup-pip.log | tail -20 >&2
+    echo "setup: pip install failed; full log in out/setup-pip.log" >&2
+    exit 1
+fi
+.venv/bin/python -c "import pezo.cli, pezo.sw.golden.stats, torch, amaranth, cocotb, scipy, matplotlib" \
+    || { echo "setup: .venv is incomplete after installation (see out/setup-pip.log)" >&2; exit 1; }
 
 if ! command -v iverilog >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
