@@ -9,6 +9,8 @@ polynomial that keeps those rows short, so a row usually fits one 4-input LUT.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Signal
+
+from pezo import gf2
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -28,8 +30,9 @@ class LfsrBank(wiring.Component):
     en : In(1)
         Advance every LFSR by ``k`` steps at the next rising edge.
     out : Out(lanes * k)
-        The fresh bits, lane ``i`` in ``out[i*k:(i+1)*k]``: the top ``k`` state bits of LFSR
-        ``i``. Registered: no logic between the flip-flops and the port.
+        The fresh bits, lane ``i`` in ``out[i*k:(i+1)*k]``: the top ``k`` bits of
+        ``state ^ seed`` of LFSR ``i`` (the register holds that XOR, see ``elaborate``).
+        Registered: no logic between the flip-flops and the port.
     snapshot : In(1)
         Only with ``replay``. Copy the current state (the one whose bits are on ``out`` now)
         into the shadow register at the next edge.
@@ -38,7 +41,7 @@ class LfsrBank(wiring.Component):
         takes priority over ``en``. The shadow starts at the seeds, so ``restore`` before any
         ``snapshot`` rewinds to reset.
 
-    Timing: after reset ``out`` shows the seeds' top bits. With ``en`` high in cycle ``c``, the
+    Timing: after reset (or power-up) ``out`` is 0 (the state is at its seed). With ``en`` high in cycle ``c``, the
     value on ``out`` after the edge is the next ``k`` bits of each lane's sequence. A pass is
     replayed by ``snapshot`` at its first cycle and ``restore`` after its last: ``out`` then
     shows the pass's first value again on the cycle after ``restore``.
@@ -57,19 +60,24 @@ class LfsrBank(wiring.Component):
         m = Module()
         p = self._params
         for lane, seed in enumerate(self._seeds):
-            state = Signal(p.width, init=seed, name=f"state{lane}")
-            nxt = Cat(*(Cat(*(state[i] for i in range(p.width) if row >> i & 1)).xor()
-                        for row in p.leap_rows))
+            # The register holds state ^ seed, so it resets (and powers up) to 0 on every
+            # family: iCE40 flip-flops power up at 0 and ECP5 ones share one value for power-up
+            # and reset, so a seed as reset value would cost inverters or reset logic in LUTs.
+            # The constant of the affine next state folds into each row's LUT.
+            reg = Signal(p.width, name=f"state{lane}")
+            const = gf2.mat_vec(p.leap_rows, seed) ^ seed
+            nxt = Cat(*(Cat(*(reg[i] for i in range(p.width) if row >> i & 1)).xor() ^ (const >> j & 1)
+                        for j, row in enumerate(p.leap_rows)))
             if self._replay:
-                shadow = Signal(p.width, init=seed, name=f"shadow{lane}")
+                shadow = Signal(p.width, name=f"shadow{lane}")
                 with m.If(self.snapshot):
-                    m.d.sync += shadow.eq(state)
+                    m.d.sync += shadow.eq(reg)
                 with m.If(self.restore):
-                    m.d.sync += state.eq(shadow)
+                    m.d.sync += reg.eq(shadow)
                 with m.Elif(self.en):
-                    m.d.sync += state.eq(nxt)
+                    m.d.sync += reg.eq(nxt)
             else:
                 with m.If(self.en):
-                    m.d.sync += state.eq(nxt)
-            m.d.comb += self.out[lane * p.k:(lane + 1) * p.k].eq(state[p.width - p.k:])
+                    m.d.sync += reg.eq(nxt)
+            m.d.comb += self.out[lane * p.k:(lane + 1) * p.k].eq(reg[p.width - p.k:])
         return m

@@ -63,7 +63,8 @@ class LfsrBank:
 
     Inputs (``step``/``run``): ``en``, and with replay ``snapshot`` and ``restore``; absent
     inputs are 0, except ``en`` which defaults to 1 in ``run`` (a free-running bank).
-    Outputs: ``out`` [lanes] (``k`` bits per lane, raw pattern) and ``state`` [lanes].
+    Outputs: ``out`` [lanes] (``k`` bits per lane, raw pattern: the top ``k`` bits of
+    ``state ^ seed``, as the hardware register holds them) and ``state`` [lanes].
     """
 
     def __init__(self, cfg: LfsrConfig):
@@ -84,7 +85,8 @@ class LfsrBank:
         self.shadow_pos = 0
 
     def _out(self, state: torch.Tensor) -> torch.Tensor:
-        return (state >> self._shift) & self._kmask
+        # the hardware register holds state ^ seed (it resets to 0 on every FPGA family)
+        return ((state ^ self.seeds) >> self._shift) & self._kmask
 
     def outputs(self) -> dict[str, torch.Tensor]:
         """What the ports show now."""

@@ -158,13 +158,14 @@ def test_serial_neighbour_triples(st):
 
 
 def test_gf2_span_of_consecutive_beats(st):
-    """The fresh bits of beats b and b+1 must span as many GF(2) dimensions as a linear
-    generator can give: min(columns, state bits of the bank). A bank whose next word is a local
-    function of the current one (each bit tied to its neighbour) falls short."""
+    """The fresh bits of beats b and b+1 must span as many GF(2) dimensions as the generator
+    can give: min(columns, state bits + 1) (the bank is affine: its port shows state ^ seed, so
+    the constant adds one dimension). A bank whose next word is a local function of the current
+    one (each bit tied to its neighbour) falls short."""
     if st["gf2_lag1_cols"] is None:
         return
     state_bits = st["state_bits"]
-    assert st["gf2_lag1_rank"] == min(st["gf2_lag1_cols"], state_bits), \
+    assert st["gf2_lag1_rank"] == min(st["gf2_lag1_cols"], state_bits + 1), \
         f"{_where(st)}: rank {st['gf2_lag1_rank']} of {st['gf2_lag1_cols']} columns, {state_bits} state bits"
 
 
