@@ -72,8 +72,9 @@ Serial dependence within a lane (consecutive beats b, b+1 of the same lane)
     (word << 1)`` ties each lane's next bit to itself and its neighbour. ``None`` for ``pool``.
     ``gf2_lag1_cols``/``gf2_lag1_rank`` (``none``, ``pool-sign``, whose fresh bits are read back
     exactly): GF(2) rank of [fresh bits of beat b | fresh bits of beat b+1] over many b. With
-    ideal bits the rank equals the columns; a bank of ``state_bits`` = S state bits caps it at S
-    (every bit is a linear function of the state), and a healthy one reaches min(columns, S).
+    ideal bits the rank equals the columns; a bank of ``state_bits`` = S state bits caps it at
+    S + 1 (every bit is an affine function of the state: the port shows state ^ seed), and a
+    healthy one reaches min(columns, S + 1).
 
 Shared pool entry (``shared_corr``, ``shared_expected``, ``shared_z``)
     Mean of ``x_i * x_(i+P)`` over all i and steps divided by the mean square: the pair reads the
