@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
 from pezo.hw.lfsr import LfsrBank
-from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom
+from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
 
 
 class State(enum.Enum, shape=2):
@@ -153,17 +153,15 @@ class Engine(wiring.Component):
             q = Signal()
             sa_next = Signal(6)
             m.d.comb += idx.eq(((acc << ROM_INDEX_BITS) >> e_lead_r)[:ROM_INDEX_BITS])
-            # h = 2B - 6 + n - E; q = h & 1; e = (h + q) / 2; sa = max(1, 7 - e): a small table.
-            # Both tables are constant vectors indexed with word_select, which the Verilog
-            # backend emits as continuous assignments: as `always @*` case blocks they stay X in
-            # Icarus until their index first changes.
+            # (q, sa) from the leading one, tabulated. Both tables are constant vectors indexed
+            # with word_select, which the Verilog backend emits as continuous assignments: as
+            # `always @*` case blocks they stay X in Icarus until their index first changes.
             entries = []
             for is_full in (0, 1):
                 n = p if is_full or strategy != "pool-shift" else R.bit_length() - 1
                 for lead in range(1 << len(e_lead)):
-                    h = 2 * B - 6 + n - lead
-                    hq = h & 1
-                    entries.append(hq | max(1, ROM_MANTISSA_BITS + 1 - (h + hq) // 2) << 1)
+                    tq, tsa = shift_params(lead, B, n)
+                    entries.append(tq | tsa << 1)
             qsa = Const(sum(v << (7 * i) for i, v in enumerate(entries)), 7 * len(entries))
             m.d.comb += Cat(q, sa_next).eq(qsa.word_select(Cat(e_lead_r, full), 7))
             idx_r = Signal.like(idx)
@@ -187,7 +185,8 @@ class Engine(wiring.Component):
             rescaled = Cat(Const(1, 1), y[:B - 1]).as_signed()
 
         # --- FSM ----------------------------------------------------------------------------
-        batch = Mux(filled, R, P) if strategy == "pool-shift" else P
+        batch = Mux(filled, R, P) if strategy == "pool-shift" else P     # N of the next batch
+        batch_n = Mux(full, P, R)                                          # N of this batch
         adv = ~ovalid | self.o.ready
         with m.Switch(fsm):
             with m.Case(State.IDLE):
@@ -214,7 +213,7 @@ class Engine(wiring.Component):
                         if strategy in ("pool", "pool-sign"):
                             m.d.sync += offset.eq(rnd[B - 1:B - 1 + p])
                         if adaptive:
-                            m.d.sync += [fsm.eq(State.SCALE), cnt.eq(Mux(full, P, R) + SCALE_LATENCY)]
+                            m.d.sync += [fsm.eq(State.SCALE), cnt.eq(batch_n + SCALE_LATENCY)]
                         else:
                             m.d.sync += fsm.eq(State.STREAM)
             if adaptive:
@@ -222,10 +221,9 @@ class Engine(wiring.Component):
                     # entry wptr-cnt is rewritten from the read issued the cycle before
                     m.d.comb += [rports[0].addr.eq(slot + 1), rports[0].en.eq(1)]
                     m.d.sync += cnt.eq(cnt - 1)
-                    batch_n = Mux(full, P, R)
-                    with m.If(cnt == batch_n + 3):
+                    with m.If(cnt == batch_n + SCALE_LATENCY):
                         m.d.sync += e_lead_r.eq(e_lead)
-                    with m.Elif(cnt == batch_n + 2):
+                    with m.Elif(cnt == batch_n + SCALE_LATENCY - 1):
                         m.d.sync += [idx_r.eq(idx), q_r.eq(q), sa_r.eq(sa_next)]
                     with m.Elif(cnt == batch_n + 1):
                         m.d.sync += [rom_v.eq(rom_sig.word_select(Cat(idx_r, q_r), rom_bits)), sa.eq(sa_r)]

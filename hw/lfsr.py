@@ -9,10 +9,10 @@ polynomial that keeps those rows short, so a row usually fits one 4-input LUT.
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Signal
-
-from pezo import gf2
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
+
+from pezo import gf2
 
 from pezo.config import LfsrConfig
 
@@ -41,10 +41,11 @@ class LfsrBank(wiring.Component):
         takes priority over ``en``. The shadow starts at the seeds, so ``restore`` before any
         ``snapshot`` rewinds to reset.
 
-    Timing: after reset (or power-up) ``out`` is 0 (the state is at its seed). With ``en`` high in cycle ``c``, the
-    value on ``out`` after the edge is the next ``k`` bits of each lane's sequence. A pass is
-    replayed by ``snapshot`` at its first cycle and ``restore`` after its last: ``out`` then
-    shows the pass's first value again on the cycle after ``restore``.
+    Timing: after reset (or power-up) ``out`` is 0 (the state is at its seed). With ``en``
+    high in cycle ``c``, the value on ``out`` after the edge is the next ``k`` bits of each
+    lane's sequence. A pass is replayed by ``snapshot`` at its first cycle and ``restore``
+    after its last: ``out`` then shows the pass's first value again on the cycle after
+    ``restore``.
     """
 
     def __init__(self, cfg: LfsrConfig):

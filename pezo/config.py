@@ -116,7 +116,7 @@ class ReuseConfig:
         _one_of(f"{path}.strategy", self.strategy, STRATEGIES)
         if not (2 <= self.pool_size <= 256 and _pow2(self.pool_size)):
             raise ConfigError(f"{path}.pool_size", self.pool_size,
-                              "must be a power of two in 2..256 (the pool is a register file)")
+                              "must be a power of two in 2..256 (the largest pool the engine is built for)")
         if not (1 <= self.refresh <= self.pool_size and _pow2(self.refresh)):
             raise ConfigError(f"{path}.refresh", self.refresh,
                               f"must be a power of two in 1..{self.pool_size} (entries replaced per step)")

@@ -46,14 +46,21 @@ def adaptive_rom() -> list[list[int]]:
     return rom
 
 
+def shift_params(e_lead: int, value_bits: int, batch_log2: int) -> tuple[int, int]:
+    """``(q, sa)`` for a sum of squares whose leading one is bit ``e_lead``: the ROM half and
+    the final shift (``h = 2B - 6 + n - E``, ``q = h & 1``, ``e = (h + q)/2``,
+    ``sa = max(1, 7 - e)``). The hardware tabulates it over every ``e_lead``."""
+    h = 2 * value_bits - 6 + batch_log2 - e_lead
+    q = h & 1
+    return q, max(1, ROM_MANTISSA_BITS + 1 - (h + q) // 2)
+
+
 def scale_params(acc: int, value_bits: int, batch_log2: int) -> tuple[int, int]:
     """``(rom_v, sa)`` for a batch whose odd codes have sum of squares ``acc`` (> 0)."""
     e_lead = acc.bit_length() - 1
-    h = 2 * value_bits - 6 + batch_log2 - e_lead
-    q = h & 1
-    e = (h + q) // 2
+    q, sa = shift_params(e_lead, value_bits, batch_log2)
     idx = ((acc << ROM_INDEX_BITS) >> e_lead) & ((1 << ROM_INDEX_BITS) - 1)
-    return adaptive_rom()[q][idx], max(1, ROM_MANTISSA_BITS + 1 - e)
+    return adaptive_rom()[q][idx], sa
 
 
 def rescale(v: int, rom_v: int, sa: int, value_bits: int) -> int:

@@ -79,7 +79,6 @@ def main() -> None:
             table["selected"][s][str(n)] = best_per_k(n, cands, s)
         print(f"width {n}: {len(cands)} primitive candidates", file=sys.stderr)
     path = ROOT / "pezo/lfsr_taps.json"
-    path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(table, separators=(",", ":")) + "\n")
     write_doc(table)
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import random
 
 from pezo.config import Config
-from pezo.sim.runner import Trace
+from pezo.sim.runner import Trace, pack_lanes
 from pezo.sw.golden.engine import Engine
 
 
 def _payload(out: dict, lanes: int, bits: int) -> int:
-    mask = (1 << bits) - 1
-    word = sum((int(v) & mask) << (i * bits) for i, v in enumerate(out["values"].tolist()))
-    return word | (int(out["last"]) << (lanes * bits))
+    return pack_lanes(out["values"].tolist(), bits) | (int(out["last"]) << (lanes * bits))
 
 
 def trace(cfg: Config, cycles: int, seed: int, golden: Engine | None = None, replays: int = 3) -> Trace:
@@ -43,7 +41,8 @@ def trace(cfg: Config, cycles: int, seed: int, golden: Engine | None = None, rep
         begin = replay = 0
         if golden.outputs()["idle"] and rng.random() < 0.7:
             if pending == 0:
-                begin, pending, d = 1, replays, rng.randrange(0, d_max + 1) if rng.random() < 0.05 else rng.randrange(1, d_max + 1)
+                begin, pending = 1, replays
+                d = rng.randrange(0 if rng.random() < 0.05 else 1, d_max + 1)   # sometimes empty
             else:
                 replay, pending = 1, pending - 1
         inputs = {"begin": begin, "replay": replay, "d": d if begin or replay else rng.randrange(0, d_max + 1),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from pezo.config import Config
-from pezo.sim.runner import Trace
+from pezo.sim.runner import Trace, pack_lanes
 from pezo.sw.golden.lfsr import LfsrBank
 
 
@@ -19,18 +19,13 @@ def stimulus(cfg: Config, cycles: int, seed: int) -> dict[str, list[int]]:
     return stim
 
 
-def _flat(out, k: int) -> int:
-    mask = (1 << k) - 1
-    return sum((int(v) & mask) << (i * k) for i, v in enumerate(out.tolist()))
-
-
 def trace(cfg: Config, cycles: int, seed: int, golden: LfsrBank | None = None) -> Trace:
     """Stimulus plus the golden model's outputs, one ``step`` per cycle."""
     lf = cfg.engine.lfsr
     golden = golden or LfsrBank(lf)
     stim = stimulus(cfg, cycles, seed)
-    initial = {"out": _flat(golden.outputs()["out"], lf.k)}
+    initial = {"out": pack_lanes(golden.outputs()["out"].tolist(), lf.k)}
     outs = []
     for c in range(cycles):
-        outs.append(_flat(golden.step({name: v[c] for name, v in stim.items()})["out"], lf.k))
+        outs.append(pack_lanes(golden.step({name: v[c] for name, v in stim.items()})["out"].tolist(), lf.k))
     return Trace(inputs=stim, outputs={"out": outs}, initial=initial)

@@ -72,6 +72,7 @@ __all__ = [
     "available_simulators",
     "check_simulator",
     "cosimulate",
+    "pack_lanes",
 ]
 
 SIMULATORS = ("icarus", "verilator")
@@ -194,6 +195,12 @@ class Trace:
             Destination file.
         """
         Path(path).write_text(self.to_json())
+
+
+def pack_lanes(values: Sequence[int], bits: int) -> int:
+    """Lane values (two's complement allowed) as one port word, lane ``i`` at bit ``i*bits``."""
+    mask = (1 << bits) - 1
+    return sum((int(v) & mask) << (i * bits) for i, v in enumerate(values))
 
 
 def _encode_port(name: str, values: Sequence[int | None], allow_none: bool) -> list[int | str | None]:
