@@ -114,3 +114,13 @@ def test_synth_engine_reports_fresh_bits(tmp_path):
     assert report["extra"]["strategy"] == "pool-sign"
     assert report["extra"]["fresh_bits_per_beat"] == 8
     assert report["resources"]["BRAM"] == 8          # one pool replica per read port
+
+
+@pytest.mark.cosim
+@pytest.mark.synth
+def test_demo_as_a_user(tmp_path):
+    r = _pezo("demo", "--cycles", "300", "--seeds", "1", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "300 cycles, 0 mismatches" in r.stdout and "Fmax (median)" in r.stdout
+    assert "[1/3] generate" in r.stderr and "[3/3] synthesise" in r.stderr      # progress shown
+    assert (tmp_path / "out/demo/ice40-up5k/report.json").exists()
