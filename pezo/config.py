@@ -138,6 +138,17 @@ class ScaleConfig:
 
 
 @dataclass(frozen=True)
+class GaussianConfig:
+    """Parameters of the Gaussian baseline sources (DESIGN.md 4.4), used when
+    ``engine.source`` is one of them. Table generation is in :mod:`pezo.gaussian`."""
+
+    clt_terms: int = 4
+
+    def validate(self, path: str) -> None:
+        _in_range(f"{path}.clt_terms", self.clt_terms, 2, 16, "(uniforms summed per gaussian-clt value)")
+
+
+@dataclass(frozen=True)
 class EngineConfig:
     """The perturbation engine: ``lanes`` signed ``value_bits`` values per cycle."""
 
@@ -148,6 +159,7 @@ class EngineConfig:
     lfsr: LfsrConfig = field(default_factory=LfsrConfig)
     reuse: ReuseConfig = field(default_factory=ReuseConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
+    gaussian: GaussianConfig = field(default_factory=GaussianConfig)
 
     def validate(self, path: str) -> None:
         _in_range(f"{path}.lanes", self.lanes, 1, 64)
@@ -157,6 +169,17 @@ class EngineConfig:
         self.lfsr.validate(f"{path}.lfsr")
         self.reuse.validate(f"{path}.reuse")
         self.scale.validate(f"{path}.scale")
+        self.gaussian.validate(f"{path}.gaussian")
+        if self.source != "uniform":
+            # A Gaussian baseline is MeZO's generator: every value fresh, already sigma 1.
+            if self.reuse.strategy != "none":
+                raise ConfigError(f"{path}.reuse.strategy", self.reuse.strategy,
+                                  f'engine.source = "{self.source}" draws every value fresh: use "none"')
+            if self.scale.mode != "fixed":
+                raise ConfigError(f"{path}.scale.mode", self.scale.mode,
+                                  f'engine.source = "{self.source}" is already sigma 1: use "fixed"')
+            _in_range(f"{path}.value_bits", self.value_bits, 4, 16,
+                      f'(the {self.source} tables are built for 4..16-bit values)')
         if self.reuse.strategy == "none" and self.scale.mode == "adaptive":
             raise ConfigError(f"{path}.scale.mode", self.scale.mode,
                               'needs a pool to normalise; with engine.reuse.strategy = "none" use "fixed"')
@@ -166,7 +189,9 @@ class EngineConfig:
         that a configuration for the LFSR bank alone stays valid."""
         if not self.lfsr.replay:
             raise ConfigError(f"{path}.lfsr.replay", False, "the engine replays passes: must be true")
-        need = max(self.stream_bits_per_beat, self.value_bits - 1 + self.reuse.index_bits)
+        need = self.stream_bits_per_beat
+        if self.reuse.strategy != "none":       # one fill entry (and the offset) per cycle
+            need = max(need, self.value_bits - 1 + self.reuse.index_bits)
         if self.lfsr.bits_per_cycle < need:
             raise ConfigError(f"{path}.lfsr.lanes", self.lfsr.lanes,
                               f"the bank gives {self.lfsr.lanes} x {self.lfsr.k} = {self.lfsr.bits_per_cycle} "
@@ -176,6 +201,10 @@ class EngineConfig:
     @property
     def stream_bits_per_beat(self) -> int:
         """Fresh random bits the strategy draws per beat of L values while streaming."""
+        if self.source != "uniform":
+            from .gaussian import spec, units
+
+            return units(self) * spec(self).bits
         per_lane = {"none": self.value_bits - 1, "pool": 0, "pool-sign": 1,
                     "pool-index": self.reuse.index_bits, "pool-shift": self.reuse.index_bits}
         return self.lanes * per_lane[self.reuse.strategy]

@@ -20,7 +20,7 @@ from pezo import scale
 from pezo.config import Config
 from pezo.errors import PezoError
 from pezo.scale import odd_code
-from pezo.sw.golden.lfsr import LfsrBank
+from pezo.sw.golden.lfsr import FieldReader, LfsrBank
 
 __all__ = ["Engine", "adaptive_rom", "negate_code", "odd_code", "IDLE", "FILL", "SCALE", "STREAM"]
 
@@ -90,7 +90,7 @@ class Engine:
         self.adaptive = e.scale.mode == "adaptive"
         self.k, self.bank_lanes = e.lfsr.k, e.lfsr.lanes
         self.bank = LfsrBank(e.lfsr)
-        self._fields_cache: dict[tuple, list] = {}
+        self._reader = FieldReader(self.k)
         self.reset()
 
     # -- state ------------------------------------------------------------------------------
@@ -214,36 +214,8 @@ class Engine:
     # -- whole steps, vectorised ------------------------------------------------------------
 
     def _fields(self, words: torch.Tensor, starts: tuple[int, ...], width: int) -> torch.Tensor:
-        """Bit fields ``rnd[s +: width]`` for each start ``s``: [rows, len(starts)] from the
-        bank words [rows, lanes] (k bits each, raw pattern)."""
-        key = (starts, width)
-        if key not in self._fields_cache:
-            # Split each field into its pieces within one LFSR lane: (lane, shift, bits, dst).
-            pieces = []
-            for s in starts:
-                parts, pos = [], s
-                while pos < s + width:
-                    j, sh = divmod(pos, self.k)
-                    take = min(self.k - sh, s + width - pos)
-                    parts.append((j, sh, take, pos - s))
-                    pos += take
-                pieces.append(parts)
-            plan = []
-            for m in range(max(len(p) for p in pieces)):
-                cols = [p[m] if m < len(p) else (0, 0, 0, 0) for p in pieces]
-                lanes = [c[0] for c in cols]
-                plan.append((lanes[0] if len(set(lanes)) == 1 else torch.tensor(lanes),
-                             torch.tensor([c[1] for c in cols]), torch.tensor([(1 << c[2]) - 1 for c in cols]),
-                             torch.tensor([c[3] for c in cols]), any(c[3] for c in cols)))
-            self._fields_cache[key] = plan
-        out = None
-        for lane, shift, mask, dst, shifted in self._fields_cache[key]:
-            src = words[:, lane:lane + 1] if isinstance(lane, int) else words[:, lane]
-            part = (src >> shift).bitwise_and_(mask)
-            if shifted:
-                part = part << dst
-            out = part if out is None else out.bitwise_or_(part)
-        return out
+        """Bit fields ``rnd[s +: width]`` for each start ``s``: [rows, len(starts)]."""
+        return self._reader(words, starts, width)
 
     def _fill_batch(self, words: torch.Tensor) -> None:
         """FILL (and SCALE) of one step from its fill cycles' bank words."""

@@ -163,3 +163,49 @@ class LfsrBank:
             out[have:have + take] = _power_map(self.params, have)(out[:take])
             have += take
         return out
+
+
+class FieldReader:
+    """Bit fields of the bank's ``out`` port, vectorised over cycles.
+
+    ``reader(words, starts, width)`` returns ``rnd[s +: width]`` for each start ``s`` as int64
+    [rows, len(starts)], where ``words`` [rows, lanes] are the bank's out words (``k`` bits each,
+    raw pattern) and ``rnd`` is their concatenation, LFSR lane ``j`` at bits ``[j*k, (j+1)*k)``.
+    """
+
+    def __init__(self, k: int):
+        self.k = k
+        self._plans: dict[tuple, list] = {}
+
+    def _plan(self, starts: tuple[int, ...], width: int) -> list:
+        # Split each field into its pieces within one LFSR lane: (lane, shift, bits, dst).
+        pieces = []
+        for s in starts:
+            parts, pos = [], s
+            while pos < s + width:
+                j, sh = divmod(pos, self.k)
+                take = min(self.k - sh, s + width - pos)
+                parts.append((j, sh, take, pos - s))
+                pos += take
+            pieces.append(parts)
+        plan = []
+        for m in range(max(len(p) for p in pieces)):
+            cols = [p[m] if m < len(p) else (0, 0, 0, 0) for p in pieces]
+            lanes = [c[0] for c in cols]
+            plan.append((lanes[0] if len(set(lanes)) == 1 else torch.tensor(lanes),
+                         torch.tensor([c[1] for c in cols]), torch.tensor([(1 << c[2]) - 1 for c in cols]),
+                         torch.tensor([c[3] for c in cols]), any(c[3] for c in cols)))
+        return plan
+
+    def __call__(self, words: torch.Tensor, starts: tuple[int, ...], width: int) -> torch.Tensor:
+        key = (starts, width)
+        if key not in self._plans:
+            self._plans[key] = self._plan(starts, width)
+        out = None
+        for lane, shift, mask, dst, shifted in self._plans[key]:
+            src = words[:, lane:lane + 1] if isinstance(lane, int) else words[:, lane]
+            part = (src >> shift).bitwise_and_(mask)
+            if shifted:
+                part = part << dst
+            out = part if out is None else out.bitwise_or_(part)
+        return out

@@ -109,7 +109,7 @@ from pezo.config import Config
 from pezo.scale import scale_params
 from pezo.sw.golden.engine import Engine
 
-__all__ = ["engine_stats", "adaptive_var_bound", "run_steps"]
+__all__ = ["engine_stats", "adaptive_var_bound", "gaussian_quality", "run_steps"]
 
 C_FOLD = math.sqrt(3) / 4
 UNIFORM_KURTOSIS_M1 = 0.8       # (mu4 / sigma**4) - 1 for a uniform law: Var(sample var) = 0.8 s**4 / n
@@ -481,4 +481,82 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     out["eff_dim"] = float(s2.sum() ** 2 / (s2 ** 2).sum())
     xs = x.numpy()
     out["fold_rank_min"] = min(_rank(xs[t, :d - d % P].reshape(-1, P))[0] for t in range(min(steps, 8)))
+    return out
+
+
+def _merge_bins(obs: np.ndarray, exp: np.ndarray, min_expected: float) -> tuple[np.ndarray, np.ndarray]:
+    """Merge adjacent categories (outward from both ends) until each expects >= min_expected."""
+    o_out, e_out, o_acc, e_acc = [], [], 0.0, 0.0
+    for o, e in zip(obs, exp):
+        o_acc, e_acc = o_acc + o, e_acc + e
+        if e_acc >= min_expected:
+            o_out.append(o_acc)
+            e_out.append(e_acc)
+            o_acc = e_acc = 0.0
+    if e_acc and e_out:
+        o_out[-1] += o_acc
+        e_out[-1] += e_acc
+    return np.array(o_out), np.array(e_out)
+
+
+def gaussian_quality(codes: torch.Tensor, value_bits: int, *, min_expected: float = 20.0) -> dict:
+    """How close signed codes (Q3.(B-3), sigma 1 = code ``2**(B-3)``) are to the quantised
+    normal :func:`pezo.gaussian.reference_pmf`. Plain numbers, JSON-serialisable.
+
+    Keys: ``n``; ``mean``, ``var``, ``skew``, ``kurt`` (mu4/sigma**4, normal 3) of ``x =
+    code/T``, each with ``*_ref`` (the same moment of the reference law, which rounding and
+    saturation move slightly off 0/1/0/3) and ``*_se`` (standard error at this n under the
+    reference); ``tail{k}`` for k in 2, 3, 4: the mass of ``|code| >= min(k*T, lim)`` (the
+    format saturates at ``lim = 4T - 1``, so the 4-sigma tail is the mass at saturation;
+    ``tail{k}_at`` is the threshold in sigma) with ``tail{k}_ref`` and ``tail{k}_se``; ``chi2``,
+    ``chi2_dof``, ``chi2_p``: every code against the reference, adjacent codes merged until
+    each bin expects ``min_expected``; ``chi2_coarse_*``: the same on bins of width T/8 (an
+    eighth of a sigma), which an approximation's shape error shows in and LSB-level artefacts
+    do not; ``max_abs_code`` seen.
+    """
+    from pezo.gaussian import code_limit, reference_pmf
+
+    t, lim = 1 << (value_bits - 3), code_limit(value_bits)
+    c = codes.reshape(-1).to(torch.int64)
+    n = int(c.numel())
+    if int(c.abs().max()) > lim:
+        raise ValueError(f"codes outside +-{lim} for {value_bits}-bit values")
+    obs = np.bincount((c + lim).numpy(), minlength=2 * lim + 1).astype(np.float64)
+    pmf = np.array(reference_pmf(value_bits))
+    x = np.arange(-lim, lim + 1) / t
+
+    def moments(w: np.ndarray) -> tuple[float, float, float, float, float]:
+        m = float((w * x).sum())
+        v = float((w * (x - m) ** 2).sum())
+        m3 = float((w * (x - m) ** 3).sum())
+        m4 = float((w * (x - m) ** 4).sum())
+        return m, v, m3 / v ** 1.5, m4 / v ** 2, m4
+
+    mean, var, skew, kurt, _ = moments(obs / n)
+    rmean, rvar, rskew, rkurt, rm4 = moments(pmf)
+    out = {"n": n, "value_bits": value_bits,
+           "mean": mean, "mean_ref": rmean, "mean_se": math.sqrt(rvar / n),
+           "var": var, "var_ref": rvar, "var_se": math.sqrt((rm4 - rvar ** 2) / n),
+           "skew": skew, "skew_ref": rskew, "skew_se": math.sqrt(6 / n),
+           "kurt": kurt, "kurt_ref": rkurt, "kurt_se": math.sqrt(24 / n),
+           "max_abs_code": int(c.abs().max())}
+    for k in (2, 3, 4):
+        at = min(k * t, lim)        # Q3.(B-3) saturates just below 4 sigma: the top code stands in
+        beyond = np.abs(np.arange(-lim, lim + 1)) >= at
+        p_ref = float(pmf[beyond].sum())
+        out[f"tail{k}"] = float(obs[beyond].sum() / n)
+        out[f"tail{k}_at"] = at / t
+        out[f"tail{k}_ref"] = p_ref
+        out[f"tail{k}_se"] = math.sqrt(p_ref * (1 - p_ref) / n)
+    o, e = _merge_bins(obs, pmf * n, min_expected)
+    out["chi2"], out["chi2_dof"] = _chi2(o, e)
+    out["chi2_p"] = float(sps.chi2.sf(out["chi2"], out["chi2_dof"]))
+    w = max(1, t // 8)
+    nb = -(-(2 * lim + 1) // w)
+    pad = nb * w - (2 * lim + 1)
+    oc = np.concatenate([obs, np.zeros(pad)]).reshape(nb, w).sum(1)
+    ec = np.concatenate([pmf * n, np.zeros(pad)]).reshape(nb, w).sum(1)
+    o, e = _merge_bins(oc, ec, min_expected)
+    out["chi2_coarse"], out["chi2_coarse_dof"] = _chi2(o, e)
+    out["chi2_coarse_p"] = float(sps.chi2.sf(out["chi2_coarse"], out["chi2_coarse_dof"]))
     return out
