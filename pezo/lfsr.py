@@ -196,17 +196,32 @@ def scramble(seed: int, width: int) -> int:
     return (z & ((1 << width) - 1)) or 1
 
 
+def lane_jump(params: LfsrParams, lanes: int) -> int:
+    """Steps from one lane's start to the next: ``period // lanes`` less a fixed pseudo-random
+    amount below half of it.
+
+    Lane ``i+1``'s state is lane ``i``'s times ``x**jump``. An even split is a trap: for
+    ``lanes = 2**j``, ``x**(period // lanes)`` is a ``2**j``-th root of a small power of x,
+    which the Frobenius map makes sparse (for x^63+x^31+1 every bit of lane i+1 was the XOR of
+    about 2 bits of lane i, and fields straddling two lanes were skewed). A pseudo-random
+    exponent gives a dense map; lanes still do not overlap for ``period // (2 * lanes)`` steps.
+    """
+    even = params.period // lanes
+    return even - scramble(lanes, 64) % max(1, even // 2)
+
+
 def lane_seeds(params: LfsrParams, seed: int, lanes: int) -> list[int]:
     """Start states of a bank of ``lanes`` LFSRs sharing one polynomial.
 
-    Lane ``i`` starts ``i * floor(period / lanes)`` steps after ``seed`` on the one m-sequence,
-    so the lanes are distinct and no two lanes overlap for ``period // lanes`` steps.
+    Lane ``i`` starts ``i * lane_jump(params, lanes)`` steps after ``seed`` on the one
+    m-sequence, so the lanes are distinct and no two lanes overlap for ``period // (2 * lanes)``
+    steps.
     """
     if not 1 <= seed <= params.mask:
         raise PezoError(f"LFSR seed {seed:#x} outside 1..{params.mask:#x}")
     if lanes > params.period:
         raise PezoError(f"{lanes} lanes need distinct seeds, a width-{params.width} LFSR has {params.period}")
-    jump = params.jump_rows(params.period // lanes)
+    jump = params.jump_rows(lane_jump(params, lanes))
     seeds = [seed]
     for _ in range(lanes - 1):
         seeds.append(gf2.mat_vec(jump, seeds[-1]))

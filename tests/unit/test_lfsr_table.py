@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pezo import gf2
-from pezo.lfsr import STRUCTURES, XAPP052, LfsrParams, _table, fanin_stats, lane_seeds, select_taps
+from pezo.lfsr import STRUCTURES, XAPP052, LfsrParams, _table, fanin_stats, lane_jump, lane_seeds, select_taps
 
 
 def _period(params: LfsrParams) -> int:
@@ -100,11 +100,12 @@ def test_leap_matrix_equals_bit_serial_reference(width, data):
     assert got == expected
 
 
-def test_lane_seeds_are_evenly_spaced_on_the_sequence():
+def test_lane_seeds_are_spaced_by_the_jump_on_the_sequence():
     params = LfsrParams(10, XAPP052[10], "fibonacci", 1)
     seeds = lane_seeds(params, 0x5, 4)
     assert len(set(seeds)) == 4 and seeds[0] == 5
-    gap = params.period // 4
+    gap = lane_jump(params, 4)
+    assert params.period // 8 <= gap <= params.period // 4
     s = seeds[0]
     walked = [s]
     for _ in range(3):
@@ -112,6 +113,16 @@ def test_lane_seeds_are_evenly_spaced_on_the_sequence():
             s = params.next_state(s)
         walked.append(s)
     assert walked == seeds
+
+
+@pytest.mark.parametrize("lanes", [2, 3, 4, 5, 8, 16])
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_lanes_are_not_sparse_functions_of_each_other(lanes, structure):
+    """Every bit of lane i+1 depends on many bits of lane i. An even split of the period made
+    it ~2 bits for lanes = 2**j (a Frobenius root), which skewed sums of fields straddling lanes."""
+    params = LfsrParams(63, select_taps(63, 63, structure), structure, 63)
+    rows = params.jump_rows(lane_jump(params, lanes))
+    assert min(bin(r).count("1") for r in rows) >= 16
 
 
 @pytest.mark.parametrize("structure", STRUCTURES)
