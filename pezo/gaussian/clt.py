@@ -110,11 +110,10 @@ def _sigma_z(terms: int, u: int) -> float:
 
 def uniform_bits(terms: int, value_bits: int) -> int:
     """Smallest ``u`` whose sum grid (step 2 in Z) is ``MIN_SUMS_PER_CODE`` times finer than the
-    code grid: ``1 / (2 c) >= MIN_SUMS_PER_CODE`` up to the factor ``sqrt(1 - 4**-u)`` that the
-    discrete uniforms' variance carries (so K = 3 * 4**j gets exactly 2 sums per code)."""
-    t = 1 << (value_bits - 3)
+    code grid, with the continuous-uniform ``sigma_Z = 2**u sqrt(K/3)`` (the discrete uniforms'
+    variance is smaller by ``1 - 4**-u``; K = 3 * 4**j gets exactly 2 sums per code this way)."""
     u = 1
-    while _sigma_z(terms, u) / (2 * t) * (1 + 4.0 ** -u) < MIN_SUMS_PER_CODE:
+    while (1 << u) * math.sqrt(terms / 3) < MIN_SUMS_PER_CODE * (1 << (value_bits - 2)):
         u += 1
     return u
 
