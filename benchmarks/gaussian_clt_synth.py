@@ -11,32 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from amaranth.hdl import Module, signed
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
-
 from common import OUT, write
-from pezo.config import Config
 from pezo.build.flow import synthesize, tool_versions
-from pezo.gaussian import spec, units
-from pezo.hw.gaussian.clt import Unit
-
-
-class Lanes(wiring.Component):
-    """``units(e)`` gaussian-clt units side by side, as the engine holds them."""
-
-    def __init__(self, e):
-        self._e, self._n, self._s = e, units(e), spec(e).bits
-        super().__init__({"bits": In(self._n * self._s), "en": In(1),
-                          "values": Out(data.ArrayLayout(signed(e.value_bits), e.lanes))})
-
-    def elaborate(self, platform):
-        m = Module()
-        for j in range(self._n):
-            u = m.submodules[f"u{j}"] = Unit(self._e)
-            m.d.comb += [u.bits.eq(self.bits[j * self._s:(j + 1) * self._s]), u.en.eq(self.en),
-                         self.values[j].eq(u.values[0])]
-        return m
+from pezo.config import Config
+from pezo.gaussian import spec
+from pezo.hw.gaussian.clt import Lanes
 
 
 def config(lanes: int, value_bits: int, terms: int) -> Config:

@@ -8,7 +8,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import EngineConfig
-from pezo.gaussian import code_limit
+from pezo.gaussian import code_limit, units
 from pezo.gaussian.clt import plan_of, spec
 
 
@@ -49,7 +49,7 @@ class Unit(wiring.Component):
         u = p.u
 
         def stage(value, width: int, name: str) -> Signal:
-            reg = Signal(signed(width), name=name)
+            reg = Signal(signed(width), name=name, reset_less=True)
             with m.If(self.en):
                 m.d.sync += reg.eq(value)
             return reg
@@ -106,9 +106,11 @@ class Unit(wiring.Component):
                 name = f"scale{level}_{idx}"
                 if last:                # X >> F: only the code bits are kept
                     width = _width(bound(coef, const)) - p.frac
-                    reg = Signal(signed(max(width, 1)), name="x_code")
+                    if not p.saturate:  # the plan proved every code fits B bits
+                        width = b
+                    reg = Signal(signed(width), name="x_code", reset_less=True)
                     with m.If(self.en):
-                        m.d.sync += reg.eq(val[p.frac:])
+                        m.d.sync += reg.eq(val[p.frac:p.frac + width])
                     nxt.append((sg, reg, coef, const))
                 else:
                     nxt.append((sg, stage(val, _width(bound(coef, const)), name), coef, const))
@@ -120,7 +122,7 @@ class Unit(wiring.Component):
 
         lim = code_limit(b)
         if p.saturate:
-            out = Signal(signed(b), name="clamped")
+            out = Signal(signed(b), name="clamped", reset_less=True)
             with m.If(self.en):
                 with m.If(q > lim):
                     m.d.sync += out.eq(lim)
@@ -131,4 +133,26 @@ class Unit(wiring.Component):
         else:
             out = q
         m.d.comb += self.values[0].eq(out)
+        return m
+
+
+class Lanes(wiring.Component):
+    """``units(e)`` units side by side as the engine holds them (unit ``j``: bits
+    ``[j*S, (j+1)*S)``, lane ``j``), for unit-level synthesis of ``lanes x value_bits``.
+
+    A bare :class:`Unit` as the top module makes the pinned yosys' ABC9 (``&mfs``) crash; as a
+    submodule, as here and in the engine, it synthesises.
+    """
+
+    def __init__(self, e: EngineConfig):
+        self._e, self._n, self._s = e, units(e), spec(e).bits
+        super().__init__({"bits": In(self._n * self._s), "en": In(1),
+                          "values": Out(data.ArrayLayout(signed(e.value_bits), e.lanes))})
+
+    def elaborate(self, platform):
+        m = Module()
+        for j in range(self._n):
+            u = m.submodules[f"u{j}"] = Unit(self._e)
+            m.d.comb += [u.bits.eq(self.bits[j * self._s:(j + 1) * self._s]), u.en.eq(self.en),
+                         self.values[j].eq(u.values[0])]
         return m
