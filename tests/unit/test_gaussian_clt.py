@@ -158,3 +158,47 @@ def test_golden_stream_quality(value_bits, lanes):
     assert q["tail3"] < q["tail3_ref"] / 3                         # Irwin-Hall: 0.045% vs 0.27%
     assert q["max_abs_code"] <= math.sqrt(3 * terms) * t + MAX_ERROR_LSB
     assert q["chi2_coarse_p"] < 1e-6                               # not a normal, by design
+
+
+def _sums_per_code(value_bits: int, terms: int) -> tuple[np.ndarray, float]:
+    s = Sampler(_cfg(value_bits, terms).engine)
+    p = s.plan
+    z = torch.arange(-p.z_max, p.z_max + 1, 2, dtype=torch.int64)
+    codes = s.codes_of_sum(z).numpy()
+    lim = code_limit(value_bits)
+    return np.bincount(codes + lim, minlength=2 * lim + 1), p.sums_per_code
+
+
+@pytest.mark.parametrize("value_bits", [8, 16])
+def test_discreteness_k4_every_code_gets_two_or_three_sums(value_bits):
+    # The sum grid is r = 2.31 times finer than the code grid and not aligned with it, so the
+    # codes inside the support get floor(r) or ceil(r) sums: an LSB-level comb of about +-20%.
+    count, r = _sums_per_code(value_bits, 4)
+    lim = code_limit(value_bits)
+    inner = count[lim - 3 * (1 << (value_bits - 3)):lim + 3 * (1 << (value_bits - 3)) + 1]
+    assert set(np.unique(inner)) == {math.floor(r), math.ceil(r)}
+    p = plan(4, value_bits)
+    c_digits = sum(sg * 2.0 ** (k - p.frac) for sg, k in p.digits)
+    assert inner.mean() == pytest.approx(1 / (2 * c_digits), rel=1e-3)
+
+
+@pytest.mark.parametrize("value_bits", [8, 16])
+def test_discreteness_k3_is_comb_free(value_bits):
+    # K = 3: sigma_Z = 2**u exactly up to 4**-u, c' = 2**-2 and Z odd: every code of the
+    # support gets exactly 2 sums and no sum is a tie.
+    count, r = _sums_per_code(value_bits, 3)
+    lim, top = code_limit(value_bits), 3 * (1 << (value_bits - 3))
+    assert r == pytest.approx(2, rel=1e-3)
+    assert set(np.unique(count[lim - top + 1:lim + top])) == {2}
+    assert count[:lim - top].sum() == count[lim + top + 1:].sum() == 0
+
+
+def test_discreteness_k12_even_sums_sit_on_half_codes():
+    # K = 12 at 8 bits: Z even, c' = 2**-2, so every other sum is a tie (rounded away from zero):
+    # code 0 gets one sum, the others two, and the variance is 1/T higher (+1.3% at T = 32).
+    count, _ = _sums_per_code(8, 12)
+    lim = code_limit(8)
+    assert count[lim] == 1 and set(np.unique(count[lim + 1:lim + 64])) == {2}
+    law = Sampler(_cfg(8, 12).engine).law()
+    var = _moments(law, 32)[1]
+    assert var == pytest.approx(1 + 0.0134, abs=2e-3)
