@@ -93,7 +93,7 @@ def plot(laws: dict, terms: list[int], n: int) -> None:
     for b in (8, 16):
         t, lim = 1 << (b - 3), code_limit(b)
         ref = np.array(reference_pmf(b))
-        w = max(1, t // 8)                          # bins of an eighth of a sigma at 16 bits
+        w = max(1, t // 32)         # every code at 8 bits (the comb shows), T/32 at 16 bits
         nb = (2 * lim + 1) // w
         x = (np.arange(nb) * w - lim + (w - 1) / 2) / t
 
