@@ -95,10 +95,11 @@ def plot(laws: dict, terms: list[int], n: int) -> None:
         ref = np.array(reference_pmf(b))
         w = max(1, t // 32)         # every code at 8 bits (the comb shows), T/32 at 16 bits
         nb = (2 * lim + 1) // w
-        x = (np.arange(nb) * w - lim + (w - 1) / 2) / t
+        skip = (2 * lim + 1 - nb * w) // 2      # centre the bins: the plot stays symmetric
+        x = (np.arange(nb) * w + skip - lim + (w - 1) / 2) / t
 
         def binned(v):
-            return v[:nb * w].reshape(nb, w).sum(1) * t / w      # density per sigma
+            return v[skip:skip + nb * w].reshape(nb, w).sum(1) * t / w      # density per sigma
 
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
         for ax, log in ((ax1, False), (ax2, True)):

@@ -172,7 +172,7 @@ def _sums_per_code(value_bits: int, terms: int) -> tuple[np.ndarray, float]:
 @pytest.mark.parametrize("value_bits", [8, 16])
 def test_discreteness_k4_every_code_gets_two_or_three_sums(value_bits):
     # The sum grid is r = 2.31 times finer than the code grid and not aligned with it, so the
-    # codes inside the support get floor(r) or ceil(r) sums: an LSB-level comb of about +-20%.
+    # codes inside the support get floor(r) or ceil(r) sums: an LSB-level comb (0.87x / 1.30x).
     count, r = _sums_per_code(value_bits, 4)
     lim = code_limit(value_bits)
     inner = count[lim - 3 * (1 << (value_bits - 3)):lim + 3 * (1 << (value_bits - 3)) + 1]
