@@ -9,7 +9,7 @@ import pytest
 def _fake_modules():
     """A deliberately simple source for testing how the engine uses a Gaussian unit (priming,
     lane mapping, dropped surplus outputs, replay), independent of any real source: fields
-    (3, 5), two outputs ``(a - 4, b - 16)``, latency 3."""
+    (3, 5), two outputs ``(a - 4, b - 16)``, latency 4."""
     from amaranth.hdl import Module, Signal, signed
     from amaranth.lib import data, wiring
     from amaranth.lib.wiring import In, Out
@@ -17,7 +17,7 @@ def _fake_modules():
     from pezo.gaussian import SourceSpec
 
     spine = types.ModuleType("pezo.gaussian.fake")
-    spine.spec = lambda e: SourceSpec(fields=(3, 5), outputs=2, latency=3)
+    spine.spec = lambda e: SourceSpec(fields=(3, 5), outputs=2, latency=4)
 
     class Unit(wiring.Component):
         def __init__(self, e):
@@ -29,9 +29,10 @@ def _fake_modules():
             m = Module()
             s1 = Signal(8)
             s2 = Signal(8)
+            s3 = Signal(8)
             with m.If(self.en):
-                m.d.sync += [s1.eq(self.bits), s2.eq(s1),
-                             self.values[0].eq(s2[:3] - 4), self.values[1].eq(s2[3:] - 16)]
+                m.d.sync += [s1.eq(self.bits), s2.eq(s1), s3.eq(s2),
+                             self.values[0].eq(s3[:3] - 4), self.values[1].eq(s3[3:] - 16)]
             return m
 
     hw = types.ModuleType("pezo.hw.gaussian.fake")

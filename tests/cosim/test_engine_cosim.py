@@ -82,7 +82,7 @@ def test_verilog_is_deterministic_and_icarus_clean(tmp_path, strategy, mode):
 @pytest.mark.parametrize("lanes", [1, 3])
 def test_gaussian_unit_priming_and_replay_in_rtl(tmp_path, fake_gaussian, lanes):
     """The engine's use of a Gaussian unit (priming its pipeline, lanes, dropped surplus
-    outputs, replay) with the fake latency-3 source of conftest.py."""
+    outputs, replay) with the fake latency-4 source of conftest.py."""
     cfg = Config().replace(**{"engine.source": fake_gaussian, "engine.lanes": lanes, "engine.value_bits": 8,
                               "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
                               "engine.max_params": 1000})
@@ -92,3 +92,23 @@ def test_gaussian_unit_priming_and_replay_in_rtl(tmp_path, fake_gaussian, lanes)
     assert len(steps) >= 4
     for step in steps:
         assert step[1] == step[0] and step[2] == step[0] and step[3] == step[0]
+
+
+GAUSSIAN = [(s, lanes, bits) for s in ("gaussian-clt",) for lanes in (1, 8) for bits in (8, 16)]
+
+
+@pytest.mark.parametrize("source,lanes,bits", GAUSSIAN, ids=[f"{s}-l{n}-b{b}" for s, n, b in GAUSSIAN])
+def test_gaussian_source_engine_matches_golden_every_cycle(tmp_path, source, lanes, bits):
+    """Each Gaussian source inside the engine: every cycle, random back-pressure, replays equal."""
+    cfg = Config().replace(**{"engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
+                              "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
+                              "engine.max_params": 1000})
+    bank = -(-cfg.engine.stream_bits_per_beat // cfg.engine.lfsr.k)
+    cfg = cfg.replace(**{"engine.lfsr.lanes": bank})
+    trace, result = _run(cfg, tmp_path, "dut", cycles=1200)
+    passes = _passes(trace, lanes, bits)
+    steps = [passes[i:i + 4] for i in range(0, len(passes) - 3, 4)]
+    assert len(steps) >= 3
+    for step in steps:
+        assert step[1] == step[0] and step[2] == step[0] and step[3] == step[0]
+    assert len({tuple(s[0]) for s in steps}) > 1

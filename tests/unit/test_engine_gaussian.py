@@ -31,7 +31,7 @@ def test_values_are_the_unit_of_the_passs_own_words(fake_gaussian):
     and unit j serves lanes 2j, 2j+1 with bits [8j, 8j+8)."""
     cfg = _cfg(fake_gaussian, lanes=3)
     eng = Engine(cfg)
-    assert eng.prime_cycles == 2 and cfg.engine.stream_bits_per_beat == 16
+    assert eng.prime_cycles == 3 and cfg.engine.stream_bits_per_beat == 16
     d = 3 * 5
     vals = eng.passes(1, d).view(5, 3)
     words = LfsrBank(cfg.engine.lfsr).run(12, {"en": torch.tensor([0] + [1] * 11)})["out"][:, 0]
