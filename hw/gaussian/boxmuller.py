@@ -17,13 +17,14 @@ from pezo.gaussian.boxmuller import LUT_MUL_MAX_BITS, ROM_LOGIC_MAX_BITS, f_tabl
 
 
 def _mul(a, b):
-    """``a * b``; a small product as shift-add so that the synthesiser keeps it out of DSPs."""
+    """``a * b``; a small product as a balanced tree of shifted partial products, so that the
+    synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear."""
     if len(a) + len(b) > LUT_MUL_MAX_BITS:
         return a * b
-    acc = 0
-    for i in range(len(b)):
-        acc = acc + (Mux(b[i], a, 0) << i) if i else Mux(b[0], a, 0)
-    return acc
+    terms = [Mux(b[i], a, 0) << i for i in range(len(b))] or [Const(0, 1)]
+    while len(terms) > 1:
+        terms = [x + y for x, y in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
+    return terms[0]
 
 
 def _rom(m: Module, name: str, table, ports: int, en):
@@ -121,20 +122,20 @@ class Unit(wiring.Component):
         g_t2 = [reg(Cat(Const(1, 1), x), f"g_te{j}") for j, x in enumerate(g_t)]
         neg1b, neg2b = reg(neg1, "neg1b"), reg(neg2, "neg2b")
 
-        # --- stage 3: interpolate -------------------------------------------------------
-        fv, fd = _split(frp.data, ft)
-        fsh = r0 + 1 + p.f_table_point - p.f_point
-        f_full = (fv << (r0 + 1)) + _mul(fd, t_ext) + (1 << (fsh - 1))
-        f = reg(f_full[fsh:fsh + p.f_bits], "f", unsigned(p.f_bits))
-        gs = []
-        gsh = r1 + 1 + p.g_table_point - p.g_point
-        for j, (rp, te) in enumerate(zip(srp, g_t2)):
-            gv, gd = _split(rp.data, st)
-            g_full = (gv << (r1 + 1)) + _mul(gd, te) + (1 << (gsh - 1))
-            gs.append(reg(g_full[gsh:gsh + p.g_bits], f"g{j}", unsigned(p.g_bits)))
-        neg1c, neg2c = reg(neg1b, "neg1c"), reg(neg2b, "neg2c")
+        # --- stage 3: step * fraction; stage 4: value + that, rounded ------------------------
+        def interpolate(word, table, te, frac, point, table_point, width, name):
+            v, d = _split(word, table)
+            v3, dt = reg(v, f"{name}_v"), reg(_mul(d, te), f"{name}_dt")
+            sh = frac + 1 + table_point - point
+            full = (v3 << (frac + 1)) + dt + (1 << (sh - 1))
+            return reg(full[sh:sh + width], name, unsigned(width))
 
-        # --- stage 4: products; stage 5: round, saturate, sign ------------------------------
+        f = interpolate(frp.data, ft, t_ext, r0, p.f_point, p.f_table_point, p.f_bits, "f")
+        gs = [interpolate(rp.data, st, te, r1, p.g_point, p.g_table_point, p.g_bits, f"g{j}")
+              for j, (rp, te) in enumerate(zip(srp, g_t2))]
+        neg1c, neg2c = reg(reg(neg1b, "neg1c"), "neg1d"), reg(reg(neg2b, "neg2c"), "neg2d")
+
+        # --- stage 5: products; stage 6: round, saturate, sign ------------------------------
         lim = code_limit(p.value_bits)
         for j, (g, ng) in enumerate(zip(gs, (neg1c, neg2c))):
             prod = reg(_mul(f, g), f"prod{j}", unsigned(p.f_bits + p.g_bits))

@@ -31,9 +31,9 @@ from pezo.gaussian import SourceSpec
 if TYPE_CHECKING:
     from pezo.config import EngineConfig
 
-#: ``en`` cycles from bits to values: address (LZC, normalise) | ROM read | interpolate |
-#: multiply | round and saturate.
-LATENCY = 5
+#: ``en`` cycles from bits to values: address (LZC, normalise) | ROM read | step x fraction |
+#: value + that, rounded | f x g | round, saturate, sign.
+LATENCY = 6
 
 #: Products whose operand widths sum to at most this are built from LUTs (shift-add), larger
 #: ones are left to the synthesiser's DSP inference. 10 x 10 (value_bits 8) stays in LUTs, so
