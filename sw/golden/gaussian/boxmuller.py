@@ -13,11 +13,6 @@ from pezo.gaussian import code_limit
 from pezo.gaussian.boxmuller import f_table, params, sin_table
 
 
-def _lookup(table, addr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    values, deltas = table.unpack()
-    return torch.tensor(values)[addr], torch.tensor(deltas)[addr]
-
-
 class Sampler:
     """``Sampler(e)(fields) -> int64 [n, 2]``: ``(x1, x2)`` codes from ``[u0, u1]``.
 
