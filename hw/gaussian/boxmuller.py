@@ -88,14 +88,19 @@ class Unit(wiring.Component):
         u0, u1 = self.bits[:w], self.bits[w:]
         s = u0[w - 1]
         k = Cat(Const(1, 1), u0[:w - 1] ^ s.replicate(w - 1))     # 2*code' + 1
+        # normalise in log2(W0) steps (shift by 2**j where the top 2**j bits are zero), not
+        # through a priority chain; K is odd, so it always has a leading one
+        x, bits_ = k, []
+        for j in reversed(range((w - 1).bit_length())):
+            z = x[w - (1 << j):] == 0
+            x = Mux(z, (x << (1 << j))[:w], x)
+            bits_.append(z)
         cap = w - 1 - m0                                              # no shift past segment 0
-        sh = Signal(range(cap + 1))
-        m.d.comb += sh.eq(cap)
-        for i in range(m0, w):                                        # highest one wins
-            with m.If(k[i]):
-                m.d.comb += sh.eq(w - 1 - i)
+        seg0 = k[m0:] == 0
+        sh = Signal(range(max(cap, 1) + 1))
         kn = Signal(w)
-        m.d.comb += kn.eq(k << sh)
+        m.d.comb += [sh.eq(Mux(seg0, cap, Cat(*reversed(bits_)))),
+                     kn.eq(Mux(seg0, k << cap, x))]
         seg = Signal(range(p.seg_count))
         m.d.comb += seg.eq(Mux(kn[w - 1], w - m0 - sh, 0))
         idx = kn[w - 1 - m0:w - 1]
