@@ -1,0 +1,152 @@
+"""``gaussian-boxmuller`` unit: two Gaussian codes per evaluation by table plus interpolation.
+
+The exact behaviour is docs/gaussian-boxmuller.md; the golden model is
+``pezo.sw.golden.gaussian.boxmuller``. Widths and tables come from :mod:`pezo.gaussian.boxmuller`.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from pezo.config import EngineConfig
+from pezo.gaussian import code_limit
+from pezo.gaussian.boxmuller import LUT_MUL_MAX_BITS, ROM_LOGIC_MAX_BITS, f_table, params, sin_table, spec
+
+
+def _mul(a, b):
+    """``a * b``; a small product as a balanced tree of shifted partial products, so that the
+    synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear."""
+    if len(a) + len(b) > LUT_MUL_MAX_BITS:
+        return a * b
+    terms = [Mux(b[i], a, 0) << i for i in range(len(b))] or [Const(0, 1)]
+    while len(terms) > 1:
+        terms = [x + y for x, y in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
+    return terms[0]
+
+
+def _rom(m: Module, name: str, table, ports: int, en):
+    """The table as a Memory with ``ports`` synchronous read ports (block RAM or logic)."""
+    style = "logic" if table.bits <= ROM_LOGIC_MAX_BITS else "block"
+    mem = Memory(shape=unsigned(table.width), depth=len(table.words), init=list(table.words),
+                 attrs={"ram_style": style})
+    m.submodules[name] = mem
+    rps = [mem.read_port(transparent_for=()) for _ in range(ports)]
+    for rp in rps:
+        m.d.comb += rp.en.eq(en)
+    return rps
+
+
+def _split(word, table):
+    """(value, step) of a packed table word, the step signed."""
+    return word[:table.value_bits], word[table.value_bits:].as_signed()
+
+
+class Unit(wiring.Component):
+    """Box-Muller unit: ``values[0] = f*sin``, ``values[1] = f*cos`` of one ``(u0, u1)``.
+
+    Parameters
+    ----------
+    e : EngineConfig
+        ``value_bits`` sets every width (:func:`pezo.gaussian.boxmuller.params`).
+
+    Attributes
+    ----------
+    bits : In(W0 + W1)
+        ``u0`` at the low ``W0`` bits, ``u1`` above.
+    en : In(1)
+        Advances every register, ROM read ports included.
+    values : Out(ArrayLayout(signed(B), 2))
+        The codes of the bits presented ``LATENCY`` en-cycles earlier.
+    """
+
+    def __init__(self, e: EngineConfig):
+        self._p = params(e.value_bits)
+        self._s = spec(e)
+        super().__init__({
+            "bits": In(self._s.bits),
+            "en": In(1),
+            "values": Out(data.ArrayLayout(signed(e.value_bits), 2)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        p, en = self._p, self.en
+        w, m0, r0 = p.u0_bits, p.f_index, p.f_frac
+        pb, r1 = p.u1_bits - 2, p.g_frac
+        ft, st = f_table(p.value_bits), sin_table(p.value_bits)
+
+        def reg(value, name, shape=None):
+            r = Signal(shape if shape is not None else value.shape(), name=name)
+            with m.If(en):
+                m.d.sync += r.eq(value)
+            return r
+
+        # --- stage 1: f address (leading zeros, normalise), sine addresses -----------------
+        u0, u1 = self.bits[:w], self.bits[w:]
+        s = u0[w - 1]
+        k = Cat(Const(1, 1), u0[:w - 1] ^ s.replicate(w - 1))     # 2*code' + 1
+        # normalise in log2(W0) steps (shift by 2**j where the top 2**j bits are zero), not
+        # through a priority chain; K is odd, so it always has a leading one
+        x, bits_ = k, []
+        for j in reversed(range((w - 1).bit_length())):
+            z = x[w - (1 << j):] == 0
+            x = Mux(z, (x << (1 << j))[:w], x)
+            bits_.append(z)
+        cap = w - 1 - m0                                              # no shift past segment 0
+        seg0 = k[m0:] == 0
+        sh = Signal(range(max(cap, 1) + 1))
+        kn = Signal(w)
+        m.d.comb += [sh.eq(Mux(seg0, cap, Cat(*reversed(bits_)))),
+                     kn.eq(Mux(seg0, k << cap, x))]
+        seg = Signal(range(p.seg_count))
+        m.d.comb += seg.eq(Mux(kn[w - 1], w - m0 - sh, 0))
+        idx = kn[w - 1 - m0:w - 1]
+        below = w - 1 - m0
+        t = kn[below - r0:below] if below >= r0 else Cat(Const(0, r0 - below), kn[:below])
+        seg_r = reg(seg, "seg")
+        f_addr = reg(Cat(idx, seg, s), "f_addr")
+        t_r = reg(t, "t")
+        q = u1[pb:]
+        ph = u1[:pb]
+        a = ph ^ q[0].replicate(pb)                                   # sin(q*pi/2 + phi) = S(a)
+        g_addr = [reg(x[r1:], f"g_addr{j}") for j, x in enumerate((a, ~a))]
+        g_t = [reg(x[:r1], f"g_t{j}") for j, x in enumerate((a, ~a))]
+        neg1 = reg(q[1], "neg1")
+        neg2 = reg(q[1] ^ q[0], "neg2")
+
+        # --- stage 2: ROM reads --------------------------------------------------------
+        frp, = _rom(m, "f_rom", ft, 1, en)
+        srp = _rom(m, "sin_rom", st, 2, en)
+        m.d.comb += frp.addr.eq(f_addr)
+        for rp, ad in zip(srp, g_addr):
+            m.d.comb += rp.addr.eq(ad)
+        t_ext = reg(Cat(seg_r > r0 + 1, t_r), "t_ext")
+        g_t2 = [reg(Cat(Const(1, 1), x), f"g_te{j}") for j, x in enumerate(g_t)]
+        neg1b, neg2b = reg(neg1, "neg1b"), reg(neg2, "neg2b")
+
+        # --- stage 3: step * fraction; stage 4: value + that, rounded ------------------------
+        def interpolate(word, table, te, frac, point, table_point, width, name):
+            v, d = _split(word, table)
+            v3, dt = reg(v, f"{name}_v"), reg(_mul(d, te), f"{name}_dt")
+            sh = frac + 1 + table_point - point
+            full = (v3 << (frac + 1)) + dt + (1 << (sh - 1))
+            return reg(full[sh:sh + width], name, unsigned(width))
+
+        f = interpolate(frp.data, ft, t_ext, r0, p.f_point, p.f_table_point, p.f_bits, "f")
+        gs = [interpolate(rp.data, st, te, r1, p.g_point, p.g_table_point, p.g_bits, f"g{j}")
+              for j, (rp, te) in enumerate(zip(srp, g_t2))]
+        neg1c, neg2c = reg(reg(neg1b, "neg1c"), "neg1d"), reg(reg(neg2b, "neg2c"), "neg2d")
+
+        # --- stage 5: products; stage 6: round, saturate, sign ------------------------------
+        lim = code_limit(p.value_bits)
+        for j, (g, ng) in enumerate(zip(gs, (neg1c, neg2c))):
+            prod = reg(_mul(f, g), f"prod{j}", unsigned(p.f_bits + p.g_bits))
+            ngd = reg(ng, f"neg{j}d")
+            mag = (prod + (1 << (p.out_shift - 1)))[p.out_shift:]
+            mag = Mux(mag > lim, lim, mag)
+            with m.If(en):
+                m.d.sync += self.values[j].eq(Mux(ngd, -mag, mag))
+        return m
