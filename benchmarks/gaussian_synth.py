@@ -34,12 +34,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--points", default="1x16,8x8")
     ap.add_argument("--targets", default="ice40-up5k,ecp5-25k")
+    ap.add_argument("--sources", default=",".join(SOURCES + ["default"]))
     args = ap.parse_args()
     design = designs.get("engine")
     rows = []
     for point in args.points.split(","):
         lanes, bits = (int(x) for x in point.split("x"))
-        for name in SOURCES + ["default"]:
+        for name in args.sources.split(","):
             cfg = point_config(name, lanes, bits)
             for target in args.targets.split(","):
                 print(f"{name} {point} {target}", flush=True)
@@ -57,7 +58,7 @@ def main() -> None:
                              "fresh bits/sample": e.stream_bits_per_beat / lanes})
     cols = ["source", "point", "target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "LUT/sample",
             "FF/sample", "bank bits/cycle", "fresh bits/sample"]
-    write("gaussian_synth", rows, cols,
+    write("gaussian_synth-" + args.sources.replace(",", "-"), rows, cols,
           f"Engine with each source, median Fmax over {args.seeds} seeds; tools {tool_versions()}")
 
 
