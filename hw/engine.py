@@ -12,6 +12,8 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
+from pezo.gaussian import spec as gaussian_spec
+from pezo.hw.gaussian import unit as gaussian_unit
 from pezo.hw.lfsr import LfsrBank
 from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
 
@@ -84,6 +86,12 @@ class Engine(wiring.Component):
 
         m.submodules.bank = bank = LfsrBank(e.lfsr)
         rnd = bank.out
+        gaussian = e.source != "uniform"
+        # A Gaussian unit is a pipeline of `latency` stages whose last one is the beat's output
+        # register: a pass first primes the other latency - 1 stages (docs/engine.md).
+        prime_cycles = gaussian_spec(e).latency - 1 if gaussian else 0
+        prime = Signal(range(prime_cycles + 1))
+        unit_en = Signal()
         fsm = Signal(State)
         m.d.comb += self.idle.eq(fsm == State.IDLE)
 
@@ -117,7 +125,16 @@ class Engine(wiring.Component):
 
         # --- the value of lane l of the beat being loaded --------------------------------
         cur = Mux(started, base, offset)
-        if strategy == "none":
+        if gaussian:
+            sp = gaussian_spec(e)
+            for j in range(-(-L // sp.outputs)):
+                u = gaussian_unit(e)
+                m.submodules[f"gauss{j}"] = u
+                m.d.comb += [u.bits.eq(rnd[j * sp.bits:(j + 1) * sp.bits]), u.en.eq(unit_en)]
+                for k in range(sp.outputs):
+                    if j * sp.outputs + k < L:
+                        m.d.comb += self.o.payload.values[j * sp.outputs + k].eq(u.values[k])
+        elif strategy == "none":
             ovalues = Signal(data.ArrayLayout(signed(B), L))
             m.d.comb += self.o.payload.values.eq(ovalues)
             with m.If(load):
@@ -191,7 +208,8 @@ class Engine(wiring.Component):
         with m.Switch(fsm):
             with m.Case(State.IDLE):
                 with m.If(self.begin | self.replay):
-                    m.d.sync += [rem.eq(self.d), more.eq(self.d != 0), lastb.eq(self.d <= L), started.eq(0)]
+                    m.d.sync += [rem.eq(self.d), more.eq(self.d != 0), lastb.eq(self.d <= L), started.eq(0),
+                                 prime.eq(prime_cycles)]
                 with m.If(self.begin):
                     if strategy == "none":
                         m.d.sync += fsm.eq(State.STREAM)
@@ -232,10 +250,13 @@ class Engine(wiring.Component):
                         with m.If(cnt == 1):
                             m.d.sync += fsm.eq(State.STREAM)
             with m.Case(State.STREAM):
-                m.d.comb += bank.snapshot.eq(~started & ~ovalid)
-                with m.If(adv):
+                m.d.comb += bank.snapshot.eq(~started & ~ovalid & (prime == prime_cycles))
+                with m.If(prime != 0 if prime_cycles else Const(0)):
+                    m.d.comb += [bank.en.eq(1), unit_en.eq(1)]
+                    m.d.sync += prime.eq(prime - 1)
+                with m.Elif(adv):
                     with m.If(more):
-                        m.d.comb += [bank.en.eq(1), load.eq(1)]
+                        m.d.comb += [bank.en.eq(1), load.eq(1), unit_en.eq(1)]
                         m.d.sync += [
                             ovalid.eq(1),
                             olast.eq(lastb),

@@ -75,7 +75,16 @@ def _engine_trace(cfg: Config, cycles: int, seed: int):
 
 def _engine_extras(cfg: Config) -> dict:
     e = cfg.engine
+    extra = {}
+    if e.source != "uniform":
+        from .gaussian import spec, units
+
+        sp = spec(e)
+        extra = {"units": units(e), "bits_per_evaluation": sp.bits, "outputs_per_evaluation": sp.outputs,
+                 "latency": sp.latency}
     return {
+        "source": e.source,
+        **extra,
         "lanes": e.lanes,
         "value_bits": e.value_bits,
         "strategy": e.reuse.strategy,

@@ -20,6 +20,7 @@ from pezo import scale
 from pezo.config import Config
 from pezo.errors import PezoError
 from pezo.scale import odd_code
+from pezo.sw.golden.gaussian import BeatValues
 from pezo.sw.golden.lfsr import FieldReader, LfsrBank
 
 __all__ = ["Engine", "adaptive_rom", "negate_code", "odd_code", "IDLE", "FILL", "SCALE", "STREAM"]
@@ -91,6 +92,10 @@ class Engine:
         self.k, self.bank_lanes = e.lfsr.k, e.lfsr.lanes
         self.bank = LfsrBank(e.lfsr)
         self._reader = FieldReader(self.k)
+        # A Gaussian source is a pipeline of `latency` stages, the last being the output
+        # registers: a pass primes the other latency - 1 first (docs/engine.md).
+        self.gaussian = BeatValues(e) if e.source != "uniform" else None
+        self.prime_cycles = self.gaussian.spec.latency - 1 if self.gaussian else 0
         self.reset()
 
     # -- state ------------------------------------------------------------------------------
@@ -104,6 +109,8 @@ class Engine:
         self.nbeats = self.beat = 0
         self.ovalid = self.olast = 0
         self.ovalues = torch.zeros(self.L, dtype=torch.int64)
+        self.prime = 0
+        self.pipe: list[torch.Tensor] = []             # values inside a Gaussian unit's pipeline
         # N of the batch being filled/scaled: P, or R for pool-shift once filled. Fixed at
         # begin, because `filled` already reads 1 during the first step's SCALE.
         self.batch = self.P
@@ -122,7 +129,8 @@ class Engine:
                 "filled": self.filled, "cnt": self.cnt, "acc": self.acc, "offset": self.offset,
                 "rom_v": self.rom_v, "sa": self.sa, "nbeats": self.nbeats, "beat": self.beat,
                 "ovalid": self.ovalid, "ovalues": self.ovalues.tolist(), "olast": self.olast,
-                "batch": self.batch, "bank_state": self.bank.state.tolist(),
+                "batch": self.batch, "prime": self.prime, "pipe": [v.tolist() for v in self.pipe],
+                "bank_state": self.bank.state.tolist(),
                 "bank_shadow": self.bank.shadow.tolist()}
 
     # -- one cycle --------------------------------------------------------------------------
@@ -150,6 +158,20 @@ class Engine:
             return v
         return int(self.pool[(rnd >> (lane * p)) & (P - 1)])
 
+    def _push_unit(self) -> None:
+        """One enabled cycle of the Gaussian units: the bank word enters, the oldest leaves."""
+        words = torch.tensor([self.bank.outputs()["out"].tolist()], dtype=torch.int64)
+        self._advance_units(self.gaussian(words))
+
+    def _advance_units(self, entering: torch.Tensor) -> None:
+        """Rows of ``entering`` [m, L] enter the units' pipeline in order; the output
+        registers show the value that entered ``latency - 1`` enabled cycles before the last."""
+        flow = self.pipe + list(entering)
+        keep = self.prime_cycles
+        if len(flow) > keep:
+            self.ovalues = flow[len(flow) - keep - 1].clone()
+        self.pipe = flow[len(flow) - keep:] if keep else []
+
     def step(self, inputs: dict | None = None) -> dict:
         """One rising edge; returns :meth:`outputs` after it."""
         inputs = inputs or {}
@@ -157,6 +179,8 @@ class Engine:
         ctl = {"en": 0, "snapshot": 0, "restore": 0}
         B, P = self.B, self.P
         if self.fsm == IDLE:
+            if begin or replay:
+                self.prime = self.prime_cycles
             if begin:
                 self.nbeats, self.beat = self._nb(inputs.get("d", 0)), 0
                 if self.strategy == "none":
@@ -195,13 +219,20 @@ class Engine:
             self.cnt -= 1
         else:  # STREAM
             adv = not self.ovalid or ready
-            if self.beat == 0 and not self.ovalid:
+            if self.beat == 0 and not self.ovalid and self.prime == self.prime_cycles:
                 ctl["snapshot"] = 1                      # a replay restores the state that produced beat 0
-            if adv and self.beat < self.nbeats:
-                rnd = self._rnd()
-                base = self.beat * self.L
-                self.ovalues = torch.tensor([self._value(base + l, l, rnd) for l in range(self.L)],
-                                            dtype=torch.int64)
+            if self.prime:
+                self._push_unit()
+                self.prime -= 1
+                ctl["en"] = 1
+            elif adv and self.beat < self.nbeats:
+                if self.gaussian:
+                    self._push_unit()
+                else:
+                    rnd = self._rnd()
+                    base = self.beat * self.L
+                    self.ovalues = torch.tensor([self._value(base + l, l, rnd) for l in range(self.L)],
+                                                dtype=torch.int64)
                 self.olast = int(self.beat == self.nbeats - 1)
                 self.ovalid = 1
                 self.beat += 1
@@ -264,29 +295,31 @@ class Engine:
         if steps < 0 or replays < 0:
             raise PezoError(f"steps = {steps} and replays = {replays} must be >= 0")
         nb = self._nb(d)
+        pr = self.prime_cycles
+        span = max(pr + nb, 1)          # bank cycles of a pass: priming, then one per beat
         out = torch.empty(steps, d, dtype=torch.int64)
         t = 0
         while t < steps:
             # Fill sizes of the steps in this chunk: the first pool-shift step fills all P.
             sizes, filled, cycles = [], self.filled, 0
             while t + len(sizes) < steps and (
-                    not sizes or (cycles + self.P + nb + 1) * self.bank_lanes <= _CHUNK_ELEMS):
+                    not sizes or (cycles + self.P + span) * self.bank_lanes <= _CHUNK_ELEMS):
                 n = 0 if self.strategy == "none" else self.R if self.strategy == "pool-shift" and filled else self.P
                 filled = filled or self.strategy != "none"
                 sizes.append(n)
-                cycles += n + max(nb, 1)
+                cycles += n + span
             # Bank control over the cycles that touch it: the first begin's IDLE cycle (en 0,
             # which also keeps every snapshot inside the range run() computes), then per step
-            # its fill cycles (en) and its pass: snapshot on the first cycle, en on each beat
-            # (a d = 0 pass only snapshots).
+            # its fill cycles (en) and its pass: snapshot on the first cycle, en on each
+            # priming cycle and beat (a pass with neither only snapshots).
             en = torch.ones(cycles + 1, dtype=torch.int64)
             snap = torch.zeros(cycles + 1, dtype=torch.int64)
             en[0], c = 0, 1
             for n in sizes:
                 snap[c + n] = 1
-                if nb == 0:
+                if pr + nb == 0:
                     en[c + n] = 0
-                c += n + max(nb, 1)
+                c += n + span
             # row c of run() is the out port after edge c, i.e. rnd during cycle c + 1
             words = self.bank.run(cycles + 1, {"en": en, "snapshot": snap})["out"][:-1]
             c = 0
@@ -295,11 +328,18 @@ class Engine:
                     self.batch = n
                     self._fill_batch(words[c:c + n])
                     c += n
-                if nb:
+                if self.gaussian:
+                    # beat j is the value that entered the units with the pass's j-th word
+                    vals = self.gaussian(words[c:c + pr + nb])
+                    out[t] = vals[:nb].reshape(-1)[:d]
+                    self._advance_units(vals)
+                    if nb:
+                        self.olast = 1
+                elif nb:
                     vals = self._beats(words[c:c + nb])
                     out[t] = vals.view(-1)[:d]
                     self.ovalues, self.olast = vals[-1].clone(), 1
-                c += max(nb, 1)
+                c += span
                 t += 1
-            self.nbeats, self.beat, self.ovalid, self.fsm = nb, nb, 0, IDLE
+            self.nbeats, self.beat, self.ovalid, self.fsm, self.prime = nb, nb, 0, IDLE, 0
         return out

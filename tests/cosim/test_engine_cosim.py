@@ -77,3 +77,18 @@ def test_verilog_is_deterministic_and_icarus_clean(tmp_path, strategy, mode):
     r = subprocess.run(["iverilog", "-Wall", "-o", str(tmp_path / "e.vvp"), str(tmp_path / "e.v")],
                        capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout + r.stderr == ""
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_gaussian_unit_priming_and_replay_in_rtl(tmp_path, fake_gaussian, lanes):
+    """The engine's use of a Gaussian unit (priming its pipeline, lanes, dropped surplus
+    outputs, replay) with the fake latency-3 source of conftest.py."""
+    cfg = Config().replace(**{"engine.source": fake_gaussian, "engine.lanes": lanes, "engine.value_bits": 8,
+                              "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
+                              "engine.max_params": 1000})
+    trace, result = _run(cfg, tmp_path, "fake", cycles=1500)
+    passes = _passes(trace, lanes, 8)
+    steps = [passes[i:i + 4] for i in range(0, len(passes) - 3, 4)]
+    assert len(steps) >= 4
+    for step in steps:
+        assert step[1] == step[0] and step[2] == step[0] and step[3] == step[0]

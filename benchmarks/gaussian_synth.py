@@ -1,0 +1,65 @@
+"""Resources of the engine with each Gaussian source (issue 4's table), both targets.
+
+    .venv/bin/python benchmarks/gaussian_synth.py [--seeds N] [--points 1x16,8x8]
+
+Each point is lanes x value_bits with strategy none, fixed scale and a bank of ceil(bits / 63)
+63-bit LFSRs sized to what the units draw (configs/gaussian-<source>.toml otherwise). The
+uniform source with the recommended reuse (configs/default.toml at the same point) is measured
+beside them for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common import OUT, write
+from pezo import config, designs
+from pezo.build.flow import synthesize, tool_versions
+
+SOURCES = ["gaussian-clt", "gaussian-icdf", "gaussian-boxmuller"]
+
+
+def point_config(name: str, lanes: int, bits: int) -> config.Config:
+    path = Path("configs") / f"{name}.toml"
+    cfg = config.load(path).replace(**{"engine.lanes": lanes, "engine.value_bits": bits})
+    need = max(cfg.engine.stream_bits_per_beat,
+               0 if cfg.engine.reuse.strategy == "none" else bits - 1 + cfg.engine.reuse.index_bits)
+    w = cfg.engine.lfsr.k
+    return cfg.replace(**{"engine.lfsr.lanes": max(1, -(-need // w))})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--points", default="1x16,8x8")
+    ap.add_argument("--targets", default="ice40-up5k,ecp5-25k")
+    args = ap.parse_args()
+    design = designs.get("engine")
+    rows = []
+    for point in args.points.split(","):
+        lanes, bits = (int(x) for x in point.split("x"))
+        for name in SOURCES + ["default"]:
+            cfg = point_config(name, lanes, bits)
+            for target in args.targets.split(","):
+                print(f"{name} {point} {target}", flush=True)
+                rep = synthesize(lambda: design.component(cfg), design="engine", target=target,
+                                 seeds=list(range(1, args.seeds + 1)),
+                                 out_dir=OUT / "gaussian_synth" / f"{name}-{point}-{target}",
+                                 config_digest=cfg.digest(), extra=design.extras(cfg))
+                res = rep["resources"]
+                e = cfg.engine
+                rows.append({"source": e.source if name != "default" else "uniform (PeZO default)",
+                             "point": point, "target": target, "LUT": res["LUT"], "FF": res["FF"],
+                             "BRAM": res["BRAM"], "DSP": res["DSP"], "Fmax MHz": round(rep["fmax_mhz"], 1),
+                             "LUT/sample": round(res["LUT"] / lanes, 1), "FF/sample": round(res["FF"] / lanes, 1),
+                             "bank bits/cycle": e.lfsr.bits_per_cycle,
+                             "fresh bits/sample": e.stream_bits_per_beat / lanes})
+    cols = ["source", "point", "target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "LUT/sample",
+            "FF/sample", "bank bits/cycle", "fresh bits/sample"]
+    write("gaussian_synth", rows, cols,
+          f"Engine with each source, median Fmax over {args.seeds} seeds; tools {tool_versions()}")
+
+
+if __name__ == "__main__":
+    main()

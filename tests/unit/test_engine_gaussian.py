@@ -1,0 +1,64 @@
+"""How the engine uses a Gaussian unit (priming, lanes, replay), with a fake source."""
+
+import random
+
+import pytest
+import torch
+
+from pezo.config import Config, ConfigError
+from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.lfsr import LfsrBank
+
+
+def _cfg(source, lanes, bits=8, bank=1):
+    return Config().replace(**{"engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
+                               "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
+                               "engine.max_params": 200, "engine.lfsr.lanes": bank})
+
+
+def test_gaussian_sources_need_fresh_values_and_fixed_scale():
+    for change, field in [({"engine.reuse.strategy": "pool-index"}, "engine.reuse.strategy"),
+                          ({"engine.scale.mode": "adaptive"}, "engine.scale.mode"),
+                          ({"engine.value_bits": 20}, "engine.value_bits")]:
+        base = {"engine.source": "gaussian-icdf", "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"}
+        with pytest.raises(ConfigError) as err:
+            Config().replace(**{**base, **change})
+        assert err.value.path == field
+
+
+def test_values_are_the_unit_of_the_passs_own_words(fake_gaussian):
+    """Beat j of a pass is f(word j after the pass's snapshot): the priming words come first,
+    and unit j serves lanes 2j, 2j+1 with bits [8j, 8j+8)."""
+    cfg = _cfg(fake_gaussian, lanes=3)
+    eng = Engine(cfg)
+    assert eng.prime_cycles == 2 and cfg.engine.stream_bits_per_beat == 16
+    d = 3 * 5
+    vals = eng.passes(1, d).view(5, 3)
+    words = LfsrBank(cfg.engine.lfsr).run(12, {"en": torch.tensor([0] + [1] * 11)})["out"][:, 0]
+    # IDLE cycle (begin), then the pass: bank words 0, 1, ... (rnd during each cycle)
+    for j in range(5):
+        w = int(words[j])
+        assert vals[j].tolist() == [(w & 7) - 4, ((w >> 3) & 31) - 16, ((w >> 8) & 7) - 4]
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3, 8])
+def test_step_equals_passes_with_back_pressure_and_replays(fake_gaussian, lanes):
+    cfg = _cfg(fake_gaussian, lanes)
+    fast, slow = Engine(cfg), Engine(cfg)
+    rng = random.Random(lanes)
+    for t in range(4):
+        d = rng.randrange(0, 40)
+        expect = fast.passes(1, d)[0].tolist()
+        for rep in range(3):
+            got = []
+            out = slow.step({"begin": rep == 0, "replay": rep > 0, "d": d})
+            while not out["idle"]:
+                ready = rng.random() < 0.6
+                was_valid = out["valid"]
+                prev = out
+                out = slow.step({"ready": ready})
+                if was_valid and ready:
+                    got.extend(prev["values"].tolist())
+            assert got[:d] == expect, (t, rep)
+        assert slow.registers()["bank_state"] == fast.registers()["bank_state"]
+        assert slow.registers()["pipe"] == fast.registers()["pipe"]
