@@ -3,13 +3,14 @@ in :mod:`pezo.gaussian.icdf`, exact behaviour in docs/gaussian-icdf.md).
 
 Pipeline, every register enabled by ``en``:
 
-1. leading zeros ``z`` of ``v = 2k + 1`` (a priority encoder over its top NO bits) and the
-   saturation flag (those bits all zero);
+1. leading zeros ``z`` of ``v = 2k + 1`` (a priority encoder over its top NO bits; NO when
+   they are all zero, whose ROM rows give the largest code);
 2. normalising shift ``v << z``, inversion, ROM read of row ``z*2**S + j`` (block RAM port,
    ``en`` = the unit's ``en``);
 3. (degree 2) ``c1 + ((c2 * wh) >> FH)``;
 4. product with the argument ``w``;
-5. ``c0`` added (rounding is folded into it), ``>> G``, clamp, sign.
+5. ``c0`` added (rounding is folded into it), ``>> G``, clamp (only if a row can exceed the
+   largest code), sign.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pezo.config import EngineConfig
 from pezo.gaussian.icdf import OCTAVE_SLOTS, params_of, tables
 
 
-def _lut_product(a: Signal, b: Signal):
-    """Unsigned ``a * b`` as a balanced adder tree of shifted partial products, so that yosys
-    builds it from LUTs and carry chains instead of inferring a DSP."""
+def _lut_product(a, b):
+    """``a * b`` (``a`` unsigned, ``b`` unsigned or signed) as a balanced adder tree of shifted
+    partial products, so that yosys builds it from LUTs and carry chains instead of a DSP."""
     terms = [Mux(a[i], b, 0) << i for i in range(len(a))]
     while len(terms) > 1:
         terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
@@ -74,14 +75,13 @@ class Unit(wiring.Component):
                 m.d.sync += r.eq(value)
             return r
 
-        # 1: leading zeros below NO, saturation
+        # 1: leading zeros below NO (NO when the top NO bits are zero: saturated rows)
         k, sign = self.bits[:M], self.bits[M]
         v = Cat(Const(1, 1), k)                       # 2k + 1, M + 1 bits
-        z = Const(0, zb)
+        z = Const(NO, zb)
         for i in range(NO - 1, -1, -1):               # the smallest i with bit M-i set wins
             z = Mux(v[M - i], i, z)
         z1 = stage("z1", z, unsigned(zb))
-        sat1 = stage("sat1", ~v[M + 1 - NO:].any())
         v1 = stage("v1", v[:M])                       # the leading one is implied by z
         sign1 = stage("sign1", sign)
 
@@ -97,7 +97,6 @@ class Unit(wiring.Component):
         rp = rom.read_port()
         m.d.comb += [rp.addr.eq(Cat(seg, z1)), rp.en.eq(self.en)]
         w2r = stage("w2", w)
-        sat2 = stage("sat2", sat1)
         sign2 = stage("sign2", sign1)
         c0 = rp.data[:w0]
         c1 = rp.data[w0:w0 + w1]
@@ -107,19 +106,23 @@ class Unit(wiring.Component):
         if p.degree == 2:
             c2 = rp.data[w0 + w1:].as_signed()
             fh = p.arg_h_bits
-            inner = stage("inner", c1 + ((c2 * w2r[F - fh:]) >> fh), unsigned(wi))
-            c0, w, sat, sgn = stage("c0_3", c0), stage("w3", w2r), stage("sat3", sat2), stage("sign3", sign2)
+            c2w = _lut_product(w2r[F - fh:], c2) if p.lut_multiply else c2 * w2r[F - fh:]
+            inner = stage("inner", c1 + (c2w >> fh), unsigned(wi))
+            c0, w, sgn = stage("c0_3", c0), stage("w3", w2r), stage("sign3", sign2)
         else:
-            inner, w, sat, sgn = c1, w2r, sat2, sign2
+            inner, w, sgn = c1, w2r, sign2
 
-        # 4: the product (LUTs for degree 1, a DSP otherwise)
-        prod = _lut_product(inner, w) if p.lut_multiply else inner * w
-        prod4 = stage("prod", prod[F:], unsigned(wi))
-        c0_4, sat4, sign4 = stage("c0_4", c0), stage("sat4", sat), stage("sign4", sgn)
+        # 4: the product and c0 (a DSP with its accumulator adder, or LUTs with
+        # icdf_multiplier = "lut"); c0 + ((c1*w) >> F) == ((c0 << F) + c1*w) >> F
+        if p.lut_multiply:
+            y4 = stage("y", c0 + _lut_product(w, inner)[F:])
+        else:
+            y4 = stage("y", (c0 << F) + inner * w)[F:]
+        sign4 = stage("sign4", sgn)
 
-        # 5: round (folded into c0), clamp, sign
-        code = (c0_4 + prod4)[G:]
-        mag = Mux(sat4 | (code > p.limit), p.limit, code)
+        # 5: round (folded into c0), clamp if a row can exceed lim, sign
+        code = y4[G:]
+        mag = Mux(code > p.limit, p.limit, code) if tab.clamp else code[:p.value_bits - 1]
         out = Signal(signed(p.value_bits), name="out")
         with m.If(self.en):
             m.d.sync += out.eq(Mux(sign4, -mag, mag))

@@ -17,8 +17,11 @@ inverted and truncated to ``F`` bits, are the argument ``w``. ROM word ``16*2**S
     degree 2:  y = c0 + (((c1 + ((c2 * (w >> (F - FH))) >> FH)) * w) >> F)
 
 (``>>`` is a floor shift; ``c2`` is signed, the others unsigned). ``c0`` carries ``2**(G-1)``,
-so the code is ``min(y >> G, lim)`` (round to nearest), ``lim`` when saturated, negated by the
-sign. The coefficients are fitted at generation time (least squares on Chebyshev nodes, which
+so the code is ``y >> G`` (round to nearest), negated by the sign. Saturated inputs
+(``z >= NO``) address rows whose ``c0`` is ``lim`` (and ``c1 = c2 = 0``); the generator checks
+whether any row exceeds ``lim`` (B = 16: the deepest octave's segments span hundreds of
+LSB) and only then does the unit clamp ``code > lim`` to ``lim``; at B = 8 the rows that
+would exceed it by under an LSB are lowered instead, and the unit has no clamp. The coefficients are fitted at generation time (least squares on Chebyshev nodes, which
 is near-minimax for these smooth segments) to the exact ``Phi^-1`` at the centre of the input
 points each ``w`` stands for, quantised, and ``c0`` is then re-centred on the integer
 evaluation's error. docs/gaussian-icdf.md has the error analysis.
@@ -40,6 +43,7 @@ from pezo.gaussian import SourceSpec, code_limit
 OCTAVE_SLOTS = 16       # ROM rows per segment index: octaves 0..15 (NO <= 14 are used), a power of two
 W_MAX = 16              # widest polynomial argument: one 16x16 DSP (SB_MAC16) per multiply
 WH_BITS = 12            # argument bits of the small c2 multiply
+SMALL_ARG_BITS = 10     # default F for value_bits <= 10 (docs/gaussian-icdf.md: chi-square excess)
 FIT_NODES = 48
 
 
@@ -64,8 +68,8 @@ class Params:
     guard : int
         G, fraction bits of ``y`` below the output LSB.
     lut_multiply : bool
-        Build the multipliers from LUTs (shift-add) instead of inferring DSPs: chosen for
-        degree 1, whose single multiply is small, so that 8 lanes leave the UP5K's 8 DSPs free.
+        Build the multipliers from LUTs (shift-add trees) instead of inferring DSPs
+        (``icdf_multiplier = "lut"``, for devices or lane counts without enough DSPs).
     """
 
     value_bits: int
@@ -108,10 +112,12 @@ def saturating_octaves(value_bits: int) -> int:
     return math.ceil(-math.log2(qs))      # 2**-NO <= qs: octave NO and beyond all saturate
 
 
-def params(value_bits: int, degree: int = 0, seg_bits: int = 0, mag_bits: int = 0) -> Params:
+def params(value_bits: int, degree: int = 0, seg_bits: int = 0, mag_bits: int = 0, arg_bits: int = 0,
+           multiplier: str = "dsp") -> Params:
     """:class:`Params` for B = ``value_bits``; 0 selects the default of a knob.
 
-    Defaults: B <= 10: degree 1, S = 4, M = B + 10; B > 10: degree 2, S = 3, M = B + 6.
+    Defaults: B <= 10: degree 1, S = 4, M = B + 10, F = 10; B > 10: degree 2, S = 3, M = B + 6,
+    F = 16 (``F`` is always capped at ``M - S`` and 16).
     """
     small = value_bits <= 10
     degree = degree or (1 if small else 2)
@@ -120,15 +126,16 @@ def params(value_bits: int, degree: int = 0, seg_bits: int = 0, mag_bits: int = 
     no = saturating_octaves(value_bits)
     if mag_bits < no + 2:
         raise ValueError(f"{mag_bits} magnitude bits do not reach the {no} octaves of {value_bits}-bit codes")
-    arg_bits = max(1, min(mag_bits - seg_bits, W_MAX))
+    arg_bits = max(1, min(mag_bits - seg_bits, W_MAX, arg_bits or (SMALL_ARG_BITS if small else W_MAX)))
     guard = 8 if small else 6
-    return Params(value_bits, degree, seg_bits, mag_bits, no, arg_bits, guard, lut_multiply=degree == 1)
+    return Params(value_bits, degree, seg_bits, mag_bits, no, arg_bits, guard, lut_multiply=multiplier == "lut")
 
 
 def params_of(e) -> Params:
     """:class:`Params` of an :class:`~pezo.config.EngineConfig`."""
     g = e.gaussian
-    return params(e.value_bits, g.icdf_degree, g.icdf_segment_bits, g.icdf_uniform_bits)
+    return params(e.value_bits, g.icdf_degree, g.icdf_segment_bits, g.icdf_uniform_bits, g.icdf_arg_bits,
+                  g.icdf_multiplier)
 
 
 def spec(e) -> SourceSpec:
@@ -178,11 +185,13 @@ def poly_eval(p: Params, c0, c1, c2, w):
 
 @dataclass(frozen=True)
 class Tables:
-    """Coefficient ROM, ``Params.depth`` rows (address ``z*2**S + j``), unused rows 0."""
+    """Coefficient ROM, ``Params.depth`` rows (address ``z*2**S + j``); rows of octaves >= NO
+    give ``lim``."""
 
     c0: tuple[int, ...]
     c1: tuple[int, ...]
     c2: tuple[int, ...]
+    clamp: bool = True      # some row exceeds lim: clamp the code (else its low B - 1 bits are it)
 
     @property
     def widths(self) -> tuple[int, int, int]:
@@ -228,5 +237,31 @@ def tables(p: Params) -> Tables:
             want = _x_of_arg(p, z, j, w_chk.astype(np.float64)) * unit + half
             err = want - poly_eval(p, np.int64(q0), np.int64(q1), np.int64(q2), w_chk)
             q0 += int(round((err.max() + err.min()) / 2))
+            # the deepest octave's last segments reach lim + 1/2: if the row's top code exceeds
+            # lim by less than one LSB (small B, where a segment spans under an LSB), lower
+            # the row until its top code is lim (those inputs round to lim or lie within the
+            # row's span of it), so that the hardware needs no clamp
+            top = poly_eval(p, np.int64(q0), np.int64(q1), np.int64(q2), np.arange(1 << f, dtype=np.int64)).max()
+            excess = int(top) - ((p.limit + 1) << p.guard) + 1
+            if 0 < excess <= 1 << p.guard:
+                q0 -= excess
             c0[a], c1[a], c2[a] = q0, q1, q2
-    return Tables(tuple(c0), tuple(c1), tuple(c2))
+    # octaves NO.. (the saturated inputs) read a constant lim: no saturation flag in the datapath
+    for a in range(p.octaves << p.seg_bits, p.depth):
+        c0[a] = (p.limit << p.guard) + int(half)
+    lo, hi = _code_range(p, c0, c1, c2)
+    if lo < 0 or hi >= 2 * (p.limit + 1):
+        raise AssertionError(f"the rows give codes {lo}..{hi}, outside 0..{2 * p.limit + 1}")
+    return Tables(tuple(c0), tuple(c1), tuple(c2), clamp=hi > p.limit)
+
+
+def _code_range(p: Params, c0, c1, c2) -> tuple[int, int]:
+    """Smallest and largest ``y >> G`` of any row at any argument."""
+    w = np.arange(1 << p.arg_bits, dtype=np.int64)
+    step = max(1, (1 << 20) >> p.arg_bits)
+    lo, hi = 0, 0
+    for a0 in range(0, p.depth, step):
+        cs = [np.array(c[a0:a0 + step], dtype=np.int64)[:, None] for c in (c0, c1, c2)]
+        code = poly_eval(p, *cs, w[None, :]) >> p.guard
+        lo, hi = min(lo, int(code.min())), max(hi, int(code.max()))
+    return lo, hi
