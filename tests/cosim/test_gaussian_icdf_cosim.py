@@ -24,7 +24,8 @@ def _run(e, tmp_path, name, trace):
     return cosimulate(vfile, "icdf_unit", trace, build_dir=tmp_path / name)
 
 
-CASES = [(8, {}), (16, {}), (12, {"icdf_degree": 1, "icdf_segment_bits": 5}), (6, {"icdf_degree": 2})]
+CASES = [(8, {}), (16, {}), (12, {"icdf_degree": 1, "icdf_segment_bits": 5}), (6, {"icdf_degree": 2}),
+         (8, {"icdf_multiplier": "lut", "icdf_arg_bits": 14}), (16, {"icdf_multiplier": "lut"})]
 
 
 @pytest.mark.parametrize("bits,knobs", CASES, ids=[f"b{b}-{'-'.join(map(str, k.values())) or 'default'}" for b, k in CASES])

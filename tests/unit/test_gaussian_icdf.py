@@ -1,6 +1,8 @@
 """gaussian-icdf golden model: exhaustive error against the exact inverse CDF, the stream's
 quality at 8 and 16 bits, and the configuration knobs."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -77,10 +79,10 @@ def test_stream_quality(bits, lanes):
 
 
 def test_a_wrong_table_fails_the_chi_square():
-    # the quality test can fail: a table off by a quarter LSB everywhere is rejected
+    # the quality test can fail: a table a quarter LSB low everywhere is rejected
     e = _cfg(8).engine
     s = Sampler(e)
-    s.c0 = s.c0 + (1 << (s.p.guard - 2))
+    s.c0 = s.c0 - (1 << (s.p.guard - 2))
     g = torch.Generator().manual_seed(1)
     k = torch.randint(0, 1 << s.p.mag_bits, (1 << 20,), generator=g)
     q = gaussian_quality(s([k, torch.randint(0, 2, (1 << 20,), generator=g)]), 8)
@@ -91,18 +93,34 @@ def test_a_wrong_table_fails_the_chi_square():
     ("icdf_degree", 3, "engine.gaussian.icdf_degree = 3: must be in 0..2"),
     ("icdf_segment_bits", 7, "engine.gaussian.icdf_segment_bits = 7: must be in 0..6"),
     ("icdf_uniform_bits", 12, "engine.gaussian.icdf_uniform_bits = 12: must be in 18..40"),
+    ("icdf_arg_bits", 17, "engine.gaussian.icdf_arg_bits = 17: must be in 0..16"),
+    ("icdf_multiplier", "mac", 'engine.gaussian.icdf_multiplier = "mac": must be one of "dsp", "lut"'),
 ])
 def test_knob_validation(tmp_path, capsys, field, value, msg):
     with pytest.raises(ConfigError) as exc:
         Config().replace(**{f"engine.gaussian.{field}": value})
     assert str(exc.value).startswith(msg)
     f = tmp_path / "bad.toml"
-    f.write_text(f"[engine.gaussian]\n{field} = {value}\n")
+    f.write_text(f"[engine.gaussian]\n{field} = {json.dumps(value)}\n")
     assert main(["config", "check", str(f)]) == 1
     assert msg in capsys.readouterr().err
 
 
 def test_knobs_change_the_unit():
-    p = params_of(_cfg(12, icdf_degree=1, icdf_segment_bits=5, icdf_uniform_bits=24).engine)
-    assert (p.degree, p.seg_bits, p.mag_bits, p.lut_multiply) == (1, 5, 24, True)
+    p = params_of(_cfg(12, icdf_degree=1, icdf_segment_bits=5, icdf_uniform_bits=24, icdf_arg_bits=12,
+                       icdf_multiplier="lut").engine)
+    assert (p.degree, p.seg_bits, p.mag_bits, p.arg_bits, p.lut_multiply) == (1, 5, 24, 12, True)
+    p = params_of(_cfg(8).engine)
+    assert (p.degree, p.seg_bits, p.mag_bits, p.arg_bits, p.lut_multiply) == (1, 4, 18, 10, False)
     assert spec(_cfg(12, icdf_uniform_bits=24).engine).fields == (24, 1)
+
+
+def test_saturated_rows_and_clamp():
+    # octaves >= NO read rows that give lim at every argument; at 8 bits no row exceeds lim
+    # (the unit has no clamp), at 16 bits the deepest octave's rows do (the unit clamps)
+    for bits, clamp in ((8, False), (16, True)):
+        p = params_of(_cfg(bits).engine)
+        t = tables(p)
+        assert t.clamp is clamp
+        for a in range(p.octaves << p.seg_bits, p.depth):
+            assert (t.c0[a] >> p.guard, t.c1[a], t.c2[a]) == (p.limit, 0, 0)
