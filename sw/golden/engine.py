@@ -170,7 +170,7 @@ class Engine:
         keep = self.prime_cycles
         if len(flow) > keep:
             self.ovalues = flow[len(flow) - keep - 1].clone()
-        self.pipe = flow[len(flow) - keep:] if keep else []
+        self.pipe = flow[max(0, len(flow) - keep):] if keep else []
 
     def step(self, inputs: dict | None = None) -> dict:
         """One rising edge; returns :meth:`outputs` after it."""

@@ -124,3 +124,20 @@ def test_saturated_rows_and_clamp():
         assert t.clamp is clamp
         for a in range(p.octaves << p.seg_bits, p.depth):
             assert (t.c0[a] >> p.guard, t.c1[a], t.c2[a]) == (p.limit, 0, 0)
+
+
+def test_engine_streams_the_units_values():
+    # inside the golden engine (latency 4: three priming cycles), a pass streamed cycle by cycle
+    # shows the values of the bank words from reset, as the unit-level stream does
+    from pezo.sw.golden.engine import Engine
+
+    cfg = _cfg(8, lanes=8).replace(**{"engine.max_params": 64})
+    eng = Engine(cfg)
+    got = []
+    out = eng.step({"begin": 1, "d": 40})
+    while not out["idle"]:
+        if out["valid"]:
+            got.append(out["values"].tolist())
+        out = eng.step({"ready": 1})
+    assert got == stream(cfg, 5).tolist()
+    assert got == Engine(cfg).passes(1, 40).view(5, 8).tolist()
