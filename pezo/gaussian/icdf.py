@@ -21,8 +21,9 @@ so the code is ``y >> G`` (round to nearest), negated by the sign. Saturated inp
 (``z >= NO``) address rows whose ``c0`` is ``lim`` (and ``c1 = c2 = 0``); the generator checks
 whether any row exceeds ``lim`` (B = 16: the deepest octave's segments span hundreds of
 LSB) and only then does the unit clamp ``code > lim`` to ``lim``; at B = 8 the rows that
-would exceed it by under an LSB are lowered instead, and the unit has no clamp. The coefficients are fitted at generation time (least squares on Chebyshev nodes, which
-is near-minimax for these smooth segments) to the exact ``Phi^-1`` at the centre of the input
+would exceed it by under an LSB are lowered instead, and the unit has no clamp. The
+coefficients are fitted at generation time (least squares on Chebyshev nodes, which is
+near-minimax for these smooth segments) to the exact ``Phi^-1`` at the centre of the input
 points each ``w`` stands for, quantised, and ``c0`` is then re-centred on the integer
 evaluation's error. docs/gaussian-icdf.md has the error analysis.
 
