@@ -143,9 +143,23 @@ class GaussianConfig:
     ``engine.source`` is one of them. Table generation is in :mod:`pezo.gaussian`."""
 
     clt_terms: int = 4
+    icdf_degree: int = 0            # 0: 1 for value_bits <= 10, else 2
+    icdf_segment_bits: int = 0      # 0: 4 for degree 1, 3 for degree 2
+    icdf_uniform_bits: int = 0      # 0: value_bits + 10 (<= 10 bits) or + 6
+    icdf_arg_bits: int = 0          # 0: 10 (<= 10 bits) or 16; capped at uniform bits - segment bits
+    icdf_multiplier: str = "dsp"    # "dsp": inferred multipliers; "lut": shift-add trees, no DSP
 
     def validate(self, path: str) -> None:
         _in_range(f"{path}.clt_terms", self.clt_terms, 2, 16, "(uniforms summed per gaussian-clt value)")
+        _in_range(f"{path}.icdf_degree", self.icdf_degree, 0, 2, "(gaussian-icdf polynomial degree; 0 = by value_bits)")
+        _in_range(f"{path}.icdf_segment_bits", self.icdf_segment_bits, 0, 6,
+                  "(gaussian-icdf: 2**bits segments per octave; 0 = by degree)")
+        if self.icdf_uniform_bits:
+            _in_range(f"{path}.icdf_uniform_bits", self.icdf_uniform_bits, 18, 40,
+                      "(gaussian-icdf magnitude bits per value; 0 = by value_bits)")
+        _in_range(f"{path}.icdf_arg_bits", self.icdf_arg_bits, 0, 16,
+                  "(gaussian-icdf polynomial argument bits; 0 = by value_bits)")
+        _one_of(f"{path}.icdf_multiplier", self.icdf_multiplier, ("dsp", "lut"))
 
 
 @dataclass(frozen=True)
