@@ -94,7 +94,7 @@ def test_gaussian_unit_priming_and_replay_in_rtl(tmp_path, fake_gaussian, lanes)
         assert step[1] == step[0] and step[2] == step[0] and step[3] == step[0]
 
 
-GAUSSIAN = [(s, lanes, bits) for s in ("gaussian-clt", "gaussian-boxmuller") for lanes in (1, 8) for bits in (8, 16)]
+GAUSSIAN = [(s, lanes, bits) for s in ("gaussian-clt", "gaussian-icdf", "gaussian-boxmuller") for lanes in (1, 8) for bits in (8, 16)]
 
 
 @pytest.mark.parametrize("source,lanes,bits", GAUSSIAN, ids=[f"{s}-l{n}-b{b}" for s, n, b in GAUSSIAN])
