@@ -11,8 +11,7 @@ source and the expected error are in ``docs/power.md``):
    model cannot give plausible toggle counts. ``$dumpvars(1, dut)`` dumps the netlist's own nets
    (not the cells' insides) from the first cycle after reset.
 3. :func:`activity` reads the VCD: 0<->1 transitions per net bit (zero-delay simulation: no
-   glitches), clock edges with each block-RAM port enabled, and cycles in which a DSP's inputs
-   moved. Each net is classed by what drives it (LUT, FF, carry, BRAM, DSP, input port).
+   glitches), clock edges with each block-RAM port enabled, and transitions on DSP inputs. Each net is classed by what drives it (LUT, FF, carry, BRAM, DSP, input port).
 4. :func:`estimate` turns activity into energy per cycle with per-class coefficients
    (:data:`COEFFICIENTS`) and adds static and clock-network power at a reference frequency.
 """
@@ -60,8 +59,8 @@ class Coefficients:
         One flip-flop's clock pin for one cycle, whether or not its output changes.
     bram_access : float
         One block-RAM port enabled at a clock edge (read or write).
-    dsp_cycle : float
-        One cycle in which a DSP block's inputs changed.
+    dsp_input : float
+        One transition on an input of a DSP block (the multiplier array behind it switches).
     static_uw : float or None
         Static power of the device (None: no cited figure).
     clock_base_uw_per_mhz : float or None
@@ -75,7 +74,7 @@ class Coefficients:
     carry: float
     ff_clock: float
     bram_access: float
-    dsp_cycle: float
+    dsp_input: float
     static_uw: float | None
     clock_base_uw_per_mhz: float | None
     vcc: float
@@ -86,10 +85,10 @@ class Coefficients:
 # same 40 nm energies scaled by (1.1 V / 1.2 V)^2, no static or clock figure cited.
 COEFFICIENTS: dict[str, Coefficients] = {
     "ice40-up5k": Coefficients(net=50.0, fanout=25.0, carry=12.5, ff_clock=6.3, bram_access=1600.0,
-                               dsp_cycle=23000.0, static_uw=104.0, clock_base_uw_per_mhz=53.6,
+                               dsp_input=3570.0, static_uw=104.0, clock_base_uw_per_mhz=53.6,
                                vcc=1.2),
     "ecp5-25k": Coefficients(net=42.0, fanout=21.0, carry=10.5, ff_clock=5.3, bram_access=1340.0,
-                             dsp_cycle=19300.0, static_uw=None, clock_base_uw_per_mhz=None,
+                             dsp_input=3000.0, static_uw=None, clock_base_uw_per_mhz=None,
                              vcc=1.1),
 }
 
@@ -169,6 +168,19 @@ def simulator_fingerprint() -> str:
         st = Path(path).stat()
         parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
     return " ".join(parts)
+
+
+def simulator_version() -> str:
+    """``iverilog -V``'s first line (runs the tool; for reports, not for cache keys)."""
+    exe = _find("iverilog")
+    if exe is None:
+        return "iverilog missing"
+    try:
+        proc = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=60,
+                              check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return "iverilog (version unknown)"
+    return (proc.stdout.splitlines() or ["iverilog (version unknown)"])[0].strip()
 
 
 def _ports(netlist: dict, top: str) -> dict[str, dict]:
@@ -408,19 +420,20 @@ def activity(vcd: Path, netlist: dict, top: str, target: str, cycles: int) -> di
     Returns
     -------
     dict
-        ``cycles``; ``toggles`` per class (LUT, FF, carry, BRAM, DSP, port, other: 0<->1
-        transitions of the nets each class drives, summed over the run); ``weighted`` per class
-        (transitions times ``1 + k*(fanout-1)`` terms, see :func:`estimate`: ``fanout_extra`` is the
-        sum over transitions of ``fanout - 1``); ``ff`` (flip-flop count); ``bram_accesses``;
-        ``dsp_active_cycles``; ``nets`` (name -> transitions per bit, LSB first) for inspection.
+        ``cycles`` and ``clock_edges`` (equal); ``toggles`` per driver class (LUT, FF, carry,
+        BRAM, DSP, port, other: 0<->1 transitions of the nets each class drives, summed over
+        the run); ``fanout_extra`` per class (the sum over transitions of ``fanout - 1``);
+        ``ff`` (flip-flop count); ``bram_ports`` and ``bram_accesses`` (port enabled at an
+        edge); ``dsp`` and ``dsp_input_toggles``; ``ports`` (each named net of the netlist, the
+        core's ports among them -> transitions per bit, LSB first).
     """
     module = netlist["modules"][top]
     nets, counts = _classify_nets(module, target)
     name_bits: dict[str, tuple[list, int]] = {
         name: (info["bits"], int(info.get("offset", 0))) for name, info in module["netnames"].items()}
 
-    # Block pins whose values matter at clock edges (BRAM enables) or whose changes mark a
-    # cycle as active (DSP inputs).
+    # Block pins whose values matter at clock edges (BRAM enables) or whose transitions are
+    # charged to the block (DSP inputs).
     enables: list[list[list[int | str]]] = []   # per BRAM port: the enable pins' bits
     dsp_inputs: list[set[int]] = []
     for cell in module["cells"].values():
@@ -435,13 +448,11 @@ def activity(vcd: Path, netlist: dict, top: str, target: str, cycles: int) -> di
 
     codes: dict[str, list[tuple[int, list[int]]]] = {}  # id code -> [(width, bit ids MSB first)]
     watched: set[int] = {b for port in enables for b in port if isinstance(b, int)}
-    watched |= set().union(*dsp_inputs) if dsp_inputs else set()
     clk_code = None
     toggles: dict[int, int] = {}
     value: dict[str, str] = {}
     bit_value: dict[int, str] = {}
     bram_accesses = 0
-    dsp_cycles = [set() for _ in dsp_inputs]
     edges = 0
 
     with Path(vcd).open() as f:
@@ -507,9 +518,6 @@ def activity(vcd: Path, netlist: dict, top: str, target: str, cycles: int) -> di
                     if not in_dump and prev is not None and prev != new and prev in "01" \
                             and new in "01":
                         toggles[bit] = toggles.get(bit, 0) + 1
-                        for i, ins in enumerate(dsp_inputs):
-                            if bit in ins:
-                                dsp_cycles[i].add(edges)
     if clk_code is None:
         raise PezoError(f"power: no clk net in the activity dump of {top}")
 
@@ -532,7 +540,7 @@ def activity(vcd: Path, netlist: dict, top: str, target: str, cycles: int) -> di
         "bram_ports": len(enables),
         "bram_accesses": bram_accesses,
         "dsp": len(dsp_inputs),
-        "dsp_active_cycles": sum(len(s) for s in dsp_cycles),
+        "dsp_input_toggles": sum(toggles.get(b, 0) for ins in dsp_inputs for b in ins),
         "ports": named,
     }
 
@@ -541,7 +549,7 @@ def estimate(act: Mapping[str, Any], target: str, f_mhz: float = REF_MHZ) -> dic
     """Energy per cycle and power at ``f_mhz`` from :func:`activity` output.
 
     ``E = sum over transitions of (net + fanout*(fanout-1))`` (carry transitions: ``carry``)
-    ``+ ff * ff_clock + bram_accesses * bram_access + dsp_active_cycles * dsp_cycle``, divided by
+    ``+ ff * ff_clock + bram_accesses * bram_access + dsp_input_toggles * dsp_input``, divided by
     the cycle count. ``dynamic_uw`` is the design's share; ``total_uw`` adds the device's static
     and clock-network power where a cited figure exists (else None).
     """
@@ -556,7 +564,7 @@ def estimate(act: Mapping[str, Any], target: str, f_mhz: float = REF_MHZ) -> dic
         "carry": tog.get("carry", 0) * k.carry,
         "ff_clock": act["ff"] * n * k.ff_clock,
         "bram": act["bram_accesses"] * k.bram_access,
-        "dsp": act["dsp_active_cycles"] * k.dsp_cycle,
+        "dsp": act["dsp_input_toggles"] * k.dsp_input,
     }
     per_cycle_fj = {name: v / n for name, v in parts_fj.items()}
     e_fj = sum(per_cycle_fj.values())
@@ -578,7 +586,7 @@ def estimate(act: Mapping[str, Any], target: str, f_mhz: float = REF_MHZ) -> dic
         "toggles_per_cycle_by_class": {c: round(t / n, 4) for c, t in tog.items()},
         "ff": act["ff"],
         "bram_accesses_per_cycle": round(act["bram_accesses"] / n, 4),
-        "dsp_active_per_cycle": round(act["dsp_active_cycles"] / n, 4),
+        "dsp_input_toggles_per_cycle": round(act["dsp_input_toggles"] / n, 4),
         "coefficients": dataclasses.asdict(k),
         "method_version": METHOD_VERSION,
     }

@@ -12,6 +12,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
+from pezo.errors import PezoError
 from pezo.hw.lfsr import LfsrBank
 from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
 
@@ -65,6 +66,11 @@ class Engine(wiring.Component):
     def __init__(self, cfg: Config):
         e = cfg.engine
         e.check_bank()
+        if e.source != "uniform":
+            # Silently building the uniform engine for a Gaussian configuration would make
+            # every comparison with it wrong.
+            raise PezoError(f"engine.source = {e.source!r}: this build of the engine implements "
+                            'only "uniform"')
         self._cfg = e
         payload = data.StructLayout({"values": data.ArrayLayout(signed(e.value_bits), e.lanes), "last": 1})
         super().__init__({
