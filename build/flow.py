@@ -41,8 +41,8 @@ from pezo.files import write_atomic
 from .cache import Cache, digest, tool_fingerprint
 from .harness import ScanHarness
 
-__all__ = ["INSTALL_HINT", "TARGETS", "DoesNotFit", "Target", "find_tool", "synthesize",
-           "tool_versions"]
+__all__ = ["INSTALL_HINT", "TARGETS", "DoesNotFit", "Target", "core_netlist", "find_tool",
+           "synthesize", "tool_versions"]
 
 #: Short tool name (as used in reports and by ``pezo doctor``) -> executable.
 TOOLS: dict[str, str] = {
@@ -582,11 +582,29 @@ def synthesize(
 def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dict[str, float],
            say: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr)."""
-    say(f"yosys: core {design} ({tgt.synth})")
+    resources = _yosys_core(design, tgt, tgt.synth, top, out, times, say)
+    say(f"yosys: harness {top_h}")
+    script = (f"read_verilog {top_h}.v\n"
+              f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
+              "tee -q -o stat_harness.json stat -json\n")
+    (out / "yosys_harness.ys").write_text(script)
+    (out / "stat_harness.json").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
+    times["yosys_harness"] = time.perf_counter() - t0
+    h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
+                              out / "yosys_harness.log")
+    return resources, _classify(h_cells, tgt)
+
+
+def _yosys_core(design: str, tgt: Target, synth: str, top: str, out: Path,
+                times: dict[str, float], say: Callable[[str], None]) -> dict[str, Any]:
+    """Synthesise ``out/<top>.v`` alone: resources from ``stat``, and the mapped netlist."""
+    say(f"yosys: core {design} ({synth})")
     # The mapped core is also written with plain net names (rename -hide, -enumerate) as
     # Verilog and JSON: the power estimate simulates it (pezo.build.power).
     script = (f"read_verilog {top}.v\n"
-              f"{tgt.synth} -top {top}\n"
+              f"{synth} -top {top}\n"
               "tee -q -o stat.json stat -json\n"
               "rename -hide w:* c:*\n"
               "rename -enumerate\n"
@@ -594,22 +612,28 @@ def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dic
               f"write_verilog -noattr {NETLIST_V}\n")
     (out / "yosys_core.ys").write_text(script)
     # Never parse a leftover from an earlier run if this one does not write the file.
-    for name in ("stat.json", NETLIST_JSON, NETLIST_V, "stat_harness.json"):
+    for name in ("stat.json", NETLIST_JSON, NETLIST_V):
         (out / name).unlink(missing_ok=True)
     t0 = time.perf_counter()
     _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, "yosys_core.log")
     times["yosys_core"] = time.perf_counter() - t0
     cells = _cell_histogram(out / "stat.json", top, "yosys (core)", out / "yosys_core.log")
-    resources = _classify(cells, tgt)
+    return _classify(cells, tgt)
 
-    say(f"yosys: harness {top_h}")
-    script = (f"read_verilog {top_h}.v\n"
-              f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
-              "tee -q -o stat_harness.json stat -json\n")
-    (out / "yosys_harness.ys").write_text(script)
-    t0 = time.perf_counter()
-    _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
-    times["yosys_harness"] = time.perf_counter() - t0
-    h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
-                              out / "yosys_harness.log")
-    return resources, _classify(h_cells, tgt)
+
+def core_netlist(make_component: Callable[[], wiring.Component], *, design: str, target: str,
+                 out_dir: Path | str, synth: str | None = None) -> dict[str, Any]:
+    """Only the core step of :func:`synthesize`: Verilog, yosys, resources and mapped netlist.
+
+    For designs that need no Fmax (the power calibration, tests). ``synth`` overrides the
+    target's synthesis command (e.g. without ``-dsp``). Returns the resources dict; the
+    netlist is ``out_dir/core_netlist.v`` and ``.json``. No cache.
+    """
+    if target not in TARGETS:
+        raise PezoError(f"unknown target {target!r}; allowed: {', '.join(TARGETS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    top = f"pezo_{design}"
+    (out / f"{top}.v").write_text(verilog.convert(make_component(), name=top, emit_src=False))
+    return _yosys_core(design, TARGETS[target], synth or TARGETS[target].synth, top, out, {},
+                       lambda _m: None)

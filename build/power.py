@@ -80,16 +80,20 @@ class Coefficients:
     vcc: float
 
 
-# Every figure and its source: docs/power.md ("Coefficients"). iCE40: calibrated on current
-# measurements of a UP5K (tinyvision-ai-inc/ice40_power) with the ratios stated there; ECP5: the
-# same 40 nm energies scaled by (1.1 V / 1.2 V)^2, no static or clock figure cited.
+# Every figure and its source: docs/power.md ("Coefficients"). iCE40: calibrated by
+# benchmarks/power_calibration.py on current measurements of a UP5K
+# (tinyvision-ai-inc/ice40_power); fanout, carry and block-RAM ratios are stated assumptions.
+# ECP5 (also 40 nm): the iCE40 energies scaled by (1.1 V / 1.219 V)^2; no cited static or
+# clock-network figure, so its total power is not estimated.
+_ECP5_SCALE = (1.1 / 1.219) ** 2
 COEFFICIENTS: dict[str, Coefficients] = {
-    "ice40-up5k": Coefficients(net=50.0, fanout=25.0, carry=12.5, ff_clock=6.3, bram_access=1600.0,
-                               dsp_input=3570.0, static_uw=104.0, clock_base_uw_per_mhz=53.6,
-                               vcc=1.2),
-    "ecp5-25k": Coefficients(net=42.0, fanout=21.0, carry=10.5, ff_clock=5.3, bram_access=1340.0,
-                             dsp_input=3000.0, static_uw=None, clock_base_uw_per_mhz=None,
-                             vcc=1.1),
+    "ice40-up5k": Coefficients(net=260.0, fanout=130.0, carry=65.0, ff_clock=14.4,
+                               bram_access=2080.0, dsp_input=2530.0, static_uw=104.3,
+                               clock_base_uw_per_mhz=53.6, vcc=1.219),
+    "ecp5-25k": Coefficients(net=round(260.0 * _ECP5_SCALE, 1), fanout=round(130.0 * _ECP5_SCALE, 1),
+                             carry=round(65.0 * _ECP5_SCALE, 1), ff_clock=round(14.4 * _ECP5_SCALE, 1),
+                             bram_access=round(2080.0 * _ECP5_SCALE), dsp_input=round(2530.0 * _ECP5_SCALE),
+                             static_uw=None, clock_base_uw_per_mhz=None, vcc=1.1),
 }
 
 #: (cell type, output port prefix) -> activity class, per family. The first match wins.
@@ -227,7 +231,7 @@ module pezo_power_tb;
     @(negedge clk);
     rst = 0;
     $dumpfile("activity.vcd");
-    $dumpvars(1, dut);
+    $dumpvars(1, dut);  // values at the end of this time step: cycle 0 inputs applied
     for (c = 0; c < {cycles}; c = c + 1) begin
       cur = stim[c];
       @(negedge clk);
@@ -256,7 +260,7 @@ _KEYWORDS = {"begin", "end", "input", "output", "reg", "wire", "module", "case",
 def simulate(netlist_v: Path, netlist_json: Path, top: str, target: str,
              inputs: Mapping[str, Sequence[int]],
              expected: Mapping[str, Sequence[int | None]] | None,
-             work: Path) -> dict[str, Any]:
+             work: Path, cycles: int | None = None) -> dict[str, Any]:
     """Simulate the mapped netlist under a stimulus and return its activity.
 
     Parameters
@@ -275,6 +279,8 @@ def simulate(netlist_v: Path, netlist_json: Path, top: str, target: str,
         :class:`pezo.sim.runner.Trace`: the value after the edge that consumed ``inputs[c]``.
     work : Path
         Working directory (created); the VCD is deleted after it has been read.
+    cycles : int, optional
+        Number of cycles, needed only when ``inputs`` is empty (a design without inputs).
 
     Returns
     -------
@@ -293,7 +299,7 @@ def simulate(netlist_v: Path, netlist_json: Path, top: str, target: str,
     lengths = {len(v) for v in inputs.values()}
     if len(lengths) > 1:
         raise PezoError(f"power: stimulus ports have different lengths {sorted(lengths)}")
-    cycles = lengths.pop() if lengths else 0
+    cycles = lengths.pop() if lengths else (cycles or 0)
     if cycles < 1:
         raise PezoError("power: the stimulus has no cycles")
     tb, out_order, slices = _testbench(top, ports, inputs, cycles)

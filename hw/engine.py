@@ -68,7 +68,8 @@ class Engine(wiring.Component):
         e.check_bank()
         if e.source != "uniform":
             # Silently building the uniform engine for a Gaussian configuration would make
-            # every comparison with it wrong.
+            # every comparison with it wrong. (Not built, so no "never elaborated" warning.)
+            self._MustUse__silence = True
             raise PezoError(f"engine.source = {e.source!r}: this build of the engine implements "
                             'only "uniform"')
         self._cfg = e
