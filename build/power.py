@@ -322,7 +322,7 @@ def simulate(netlist_v: Path, netlist_json: Path, top: str, target: str,
                         "`sudo apt-get install iverilog`")
     compile_cmd = [iverilog, "-g2012", "-DNO_ICE40_DEFAULT_ASSIGNMENTS", "-o", "sim.vvp",
                    "-s", "pezo_power_tb", "pezo_power_tb.v", str(Path(netlist_v).resolve()),
-                   *map(str, libs)]
+                   *(str(Path(lib).resolve()) for lib in libs)]   # Icarus runs in `work`
     _run_sim("power: iverilog (gate-level netlist)", compile_cmd, work, "iverilog.log")
     _run_sim("power: vvp (gate-level simulation)", [vvp, "-n", "sim.vvp"], work, "vvp.log")
     if not (work / "activity.vcd").is_file() or not (work / "outputs.txt").is_file():

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pezo.errors import PezoError
+from pezo.files import write_atomic
 
 from . import power
 from .cache import Cache, digest
@@ -123,6 +124,8 @@ def evaluate(design, cfg, *, target: str, seeds: Sequence[int], work_dir: Path,
                      seeds=list(seeds), out_dir=work_dir, config_digest=cfg.digest(),
                      progress=progress, extra=design.extras(cfg), cache=cache)
     rep["power"] = power_of(design, cfg, target, Path(work_dir), cache=cache, progress=progress)
+    # The configuration's own report.json then holds its power estimate too.
+    write_atomic(Path(work_dir) / "report.json", json.dumps(rep, indent=2) + "\n")
     return rep
 
 
