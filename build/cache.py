@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,10 +143,15 @@ class Cache:
         for name, src in (files or {}).items():
             data = Path(src).read_bytes()
             shas[name] = digest(data)
-            gz = path.with_name(f"{key}.{name}.gz")
-            tmp = gz.with_name(gz.name + ".tmp")
-            tmp.write_bytes(gzip.compress(data, compresslevel=6))
-            os.replace(tmp, gz)
+            # Unique temp name: parallel runs (pytest -n, two terminals) may store the same entry.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(gzip.compress(data, compresslevel=6))
+                os.replace(tmp, path.with_name(f"{key}.{name}.gz"))
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         body = {"format": FORMAT, "version": VERSION, "kind": kind, "key": dict(key_parts),
                 "payload": dict(payload), "files": shas}
         body = json.loads(json.dumps(body))

@@ -94,6 +94,7 @@ def cmd_sim(args) -> int:
 
 def cmd_synth(args) -> int:
     from . import designs
+    from .build.cache import Cache
     from .build.flow import synthesize
 
     design = designs.get(args.design)
@@ -103,7 +104,8 @@ def cmd_synth(args) -> int:
     out_dir = Path(args.out) if args.out else OUT / design.name / args.target
     report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
                         seeds=list(range(1, args.seeds + 1)), out_dir=out_dir,
-                        config_digest=cfg.digest(), progress=_progress, extra=design.extras(cfg))
+                        config_digest=cfg.digest(), progress=_progress, extra=design.extras(cfg),
+                        cache=None if args.no_cache else Cache(args.cache))
     print(_synth_summary(report))
     print(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}")
     return 0
@@ -226,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
     s.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
     s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>)")
+    s.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
+    s.add_argument("--no-cache", action="store_true", help="run every tool, store nothing")
     s.set_defaults(func=cmd_synth)
 
     r = sub.add_parser("report", help="compare configurations: resources, Fmax, estimated power")
