@@ -420,8 +420,9 @@ def synthesize(
     ------
     PezoError
         Unknown target, bad arguments, a missing or failing tool, a design that does not fit
-        (:class:`DoesNotFit`), or an unreadable tool output. Any previous ``report.json``/``report.md`` in ``out_dir``
-        is removed first, so a failed run leaves no report.
+        (:class:`DoesNotFit`), or an unreadable tool output. Any previous
+        ``report.json``/``report.md`` in ``out_dir`` is removed first, so a failed run leaves
+        no report.
     """
     t_start = time.perf_counter()
     say = progress or (lambda _msg: None)

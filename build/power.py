@@ -11,7 +11,8 @@ source and the expected error are in ``docs/power.md``):
    model cannot give plausible toggle counts. ``$dumpvars(1, dut)`` dumps the netlist's own nets
    (not the cells' insides) from the first cycle after reset.
 3. :func:`activity` reads the VCD: 0<->1 transitions per net bit (zero-delay simulation: no
-   glitches), clock edges with each block-RAM port enabled, and transitions on DSP inputs. Each net is classed by what drives it (LUT, FF, carry, BRAM, DSP, input port).
+   glitches), clock edges with each block-RAM port enabled, and transitions on DSP inputs.
+   Each net is classed by what drives it (LUT, FF, carry, BRAM, DSP, input port).
 4. :func:`estimate` turns activity into energy per cycle with per-class coefficients
    (:data:`COEFFICIENTS`) and adds static and clock-network power at a reference frequency.
 """

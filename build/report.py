@@ -96,17 +96,23 @@ def power_of(design, cfg, target: str, synth_dir: Path, *, cache: Cache | None,
     return est
 
 
+#: Spine files that do not take part in building a stimulus (editing them keeps the cache).
+_NOT_STIMULUS = {"cli.py", "demo.py", "doctor.py"}
+
+
 def _code_digest() -> str:
-    """SHA-256 over the Python sources that produce a stimulus: the spine (pezo/), the sim glue
-    (pezo.sim) and the golden models (pezo.sw), found without importing them."""
+    """SHA-256 over the sources that produce a stimulus, found without importing them: the
+    spine (``pezo/*.py`` and its tables, not the command line), the sim glue (``pezo.sim``)
+    and the golden models (``pezo.sw.golden``)."""
     import importlib.util
 
     texts = []
-    for pkg in ("pezo", "pezo.sim", "pezo.sw"):
+    for pkg in ("pezo", "pezo.sim", "pezo.sw.golden"):
         spec = importlib.util.find_spec(pkg)
         for root in (spec.submodule_search_locations or []) if spec else []:
-            for f in sorted(Path(root).rglob("*.py")):
-                texts.append(f"{f.relative_to(root)}\0{f.read_text()}")
+            for f in sorted(Path(root).iterdir()):
+                if f.suffix in (".py", ".json") and f.name not in _NOT_STIMULUS:
+                    texts.append(f"{pkg}/{f.name}\0{f.read_text()}")
     return digest("\0".join(texts))
 
 
