@@ -532,6 +532,8 @@ def activity(vcd: Path, netlist: dict, top: str, target: str, cycles: int) -> di
     fanout_extra: dict[str, int] = {}
     for bit, t in toggles.items():
         net = nets.get(bit, _Net())
+        if net.cls == "clock":
+            continue        # the clock (and its aliases) is charged per flip-flop, not per net
         per_class[net.cls] = per_class.get(net.cls, 0) + t
         fanout_extra[net.cls] = fanout_extra.get(net.cls, 0) + t * max(net.fanout - 1, 0)
     named = {}
@@ -564,7 +566,9 @@ def estimate(act: Mapping[str, Any], target: str, f_mhz: float = REF_MHZ) -> dic
         raise PezoError(f"power: no coefficients for target {target!r}")
     k = COEFFICIENTS[target]
     n = max(int(act["cycles"]), 1)
-    tog, fan = act["toggles"], act["fanout_extra"]
+    # The clock is charged through ff_clock (and the device's clock network), never as a net.
+    tog = {c: t for c, t in act["toggles"].items() if c != "clock"}
+    fan = {c: t for c, t in act["fanout_extra"].items() if c != "clock"}
     parts_fj = {
         "logic": sum(tog.get(c, 0) for c in ("LUT", "FF", "BRAM", "DSP", "port", "other")) * k.net
                  + sum(fan.get(c, 0) for c in fan if c != "carry") * k.fanout,
