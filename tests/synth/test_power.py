@@ -68,6 +68,7 @@ def test_engine_on_ecp5_block_ram_and_multiplier_models(tmp_path):
     assert act["dsp"] == 1 and act["dsp_input_toggles"] > 0
     # The clock reaches the BRAM and DSP through aliases; it is charged per FF, never as a net.
     assert "clock" not in act["toggles"] and "clock" not in act["fanout_extra"]
+    assert act["ports"]["clk"] == [0]
 
 
 @pytest.mark.synth
