@@ -151,6 +151,37 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seed_spread(rows: list[dict]) -> str:
+    """Which figures moved between nextpnr seeds (only Fmax can: the rest is pre-placement)."""
+    ok = [r for r in rows if r["status"] == "ok" and len(r["fmax_mhz_per_seed"]) > 1]
+    if not ok:
+        return "No row has more than one seed.\n"
+    spreads = sorted(((max(r["fmax_mhz_per_seed"]) - min(r["fmax_mhz_per_seed"])) /
+                      r["fmax_mhz"] * 100, r) for r in ok)
+    pct, worst = spreads[-1]
+    median = spreads[len(spreads) // 2][0]
+    return (f"Only Fmax depends on the nextpnr seed: LUT/FF/BRAM/DSP come from yosys and the power "
+            f"estimate from the pre-placement netlist, so they are identical for every seed. "
+            f"Fmax spread (max - min over seeds, relative to the median): median {median:.1f}%, "
+            f"largest {pct:.1f}% ({worst['point']} {worst['target']} {worst['variant']}: "
+            f"{', '.join(f'{f:.1f}' for f in worst['fmax_mhz_per_seed'])} MHz).\n")
+
+
+def versus(rows: list[dict], a: str, b: str) -> str:
+    """Percent less of variant ``a`` than variant ``b`` per (point, target), where both ran."""
+    out = []
+    for r in rows:
+        if r["variant"] != a or r["status"] != "ok":
+            continue
+        ref = next((g for g in rows if g["variant"] == b and g["status"] == "ok"
+                    and g["point"] == r["point"] and g["target"] == r["target"]), None)
+        if ref:
+            out.append(f"* {r['point']} on {r['target']}: " + ", ".join(
+                f"{k} {_pct(ref[k], r[k]):+.1f}%" for k in ("LUT", "FF", "dynamic_uw")) +
+                f" (BRAM {r['BRAM']} vs {ref['BRAM']}, DSP {r['DSP']} vs {ref['DSP']})")
+    return "\n".join(out) + "\n" if out else "(no pair ran)\n"
+
+
 def goals(rows: list[dict]) -> str:
     """One line per (point, target): the recommended variant against the goals."""
     out = []
@@ -235,6 +266,15 @@ def main() -> int:
         "## Against the goals (recommended PeZO configuration: pool-index, adaptive scale)",
         "",
         goals(rows),
+        "## Context: recommended PeZO against the uniform engine without reuse",
+        "",
+        "Not a goal of the issue: `uniform-fresh` is the same LFSR bank feeding every value "
+        "fresh (reuse `none`, fixed scale). Positive = PeZO smaller.",
+        "",
+        versus(rows, "pezo-recommended", "uniform-fresh"),
+        "## Seed variation",
+        "",
+        seed_spread(rows),
     ])
     OUT.mkdir(parents=True, exist_ok=True)
     write_atomic(OUT / "hardware.json", json.dumps(

@@ -231,6 +231,10 @@ def _first_error(log: Path) -> str:
             return line.strip()[:200]
     if "call stack exhausted" in text:
         return "WebAssembly stack exhausted (netlist paths too long for the YoWASP build)"
+    if "thrown Wasm exception" in text:
+        passes = re.findall(r"Executing (\S+) pass", text)
+        where = f" in {passes[-1]}" if passes else ""
+        return f"the tool aborted{where} (uncaught exception in the WebAssembly build)"
     return ""
 
 
