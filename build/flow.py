@@ -220,6 +220,9 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+_ABORTED = "the tool aborted"
+
+
 def _first_error(log: Path) -> str:
     """The first ``ERROR`` line of a tool log (or a WebAssembly trap), for a one-line message."""
     try:
@@ -234,7 +237,7 @@ def _first_error(log: Path) -> str:
     if "thrown Wasm exception" in text:
         passes = re.findall(r"Executing (\S+) pass", text)
         where = f" in {passes[-1]}" if passes else ""
-        return f"the tool aborted{where} (uncaught exception in the WebAssembly build)"
+        return f"{_ABORTED}{where} (uncaught exception in the WebAssembly build)"
     return ""
 
 
@@ -410,7 +413,8 @@ def synthesize(
         (flow version, design, target, config digest, SHA-256 of the core and harness Verilog,
         synthesis command, yosys fingerprint), and each nextpnr seed keyed by (that key, seed,
         frequency, device arguments, nextpnr fingerprint), so adding a seed runs only that
-        seed and a fully cached run calls no tool. "Does not fit" is cached too.
+        seed and a fully cached run calls no tool. "Does not fit" and a crash of the
+        WebAssembly build are cached too (deterministic for the same input and tool).
 
     Returns
     -------
@@ -477,12 +481,21 @@ def synthesize(
                  "harness": digest(harness_v), "synth": tgt.synth,
                  "yosys": tool_fingerprint(find_tool("yosys"))}
     cached = cache.get("synth", synth_key, files_to=out) if cache else None
+    if cached is not None and "failed" in cached:
+        raise PezoError(f"{cached['failed']} (cached result of the same tool on the same input)")
     if cached is not None:
         say(f"yosys: core and harness of {design} from cache")
         resources, h_resources = cached["resources"], cached["harness_resources"]
         versions = cached["tools"]
     else:
-        resources, h_resources = _yosys(design, tgt, top, top_h, out, times, say)
+        try:
+            resources, h_resources = _yosys(design, tgt, top, top_h, out, times, say)
+        except PezoError as exc:
+            # A crash of the WebAssembly build is deterministic for this input and tool
+            # build (both in the key), so it is cached like a result; other failures are not.
+            if cache and _ABORTED in str(exc):
+                cache.put("synth", synth_key, {"failed": str(exc)})
+            raise
         versions = tool_versions()
         if cache:
             cache.put("synth", synth_key,
