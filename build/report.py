@@ -281,7 +281,7 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
     out : Path
         Report directory (replaced as a whole on success).
     work_root : Path
-        Where each configuration's flow runs (``<work_root>/<config digest>``).
+        Where each configuration's flow runs (``<work_root>/<design>/<target>/<digest>``).
     cache : Cache or None
     progress : callable
 

@@ -155,7 +155,7 @@ def cmd_report_compare(args) -> int:
     out = Path(args.out) if args.out else OUT / "report" / f"{design.name}-{args.target}-{tag}"
     cache = Cache(args.cache) if not args.no_cache else None
     doc = report.compare(configs, design=design, target=args.target, baseline=baseline,
-                         seeds=list(range(1, args.seeds + 1)), out=out, work_root=OUT,
+                         seeds=list(range(1, args.seeds + 1)), out=out, work_root=OUT / "flows",
                          cache=cache, progress=_progress)
     print(report.markdown_table(doc["rows"], doc["baseline"]), end="")
     print(f"report: {out}/compare.md (.csv, .json, .png); {doc['time_s']:.1f} s")
