@@ -177,7 +177,8 @@ def versus(rows: list[dict], a: str, b: str) -> str:
                     and g["point"] == r["point"] and g["target"] == r["target"]), None)
         if ref:
             out.append(f"* {r['point']} on {r['target']}: " + ", ".join(
-                f"{k} {_pct(ref[k], r[k]):+.1f}%" for k in ("LUT", "FF", "dynamic_uw")) +
+                f"{label} {_pct(ref[k], r[k]):+.1f}%"
+                for k, label in (("LUT", "LUT"), ("FF", "FF"), ("dynamic_uw", "dyn. power"))) +
                 f" (BRAM {r['BRAM']} vs {ref['BRAM']}, DSP {r['DSP']} vs {ref['DSP']})")
     return "\n".join(out) + "\n" if out else "(no pair ran)\n"
 
