@@ -4,11 +4,15 @@ Steps, all run with ``cwd=out_dir`` and relative file names (YoWASP remaps ``/tm
 
 1. ``pezo_<design>.v``: the core's Verilog.
 2. ``yosys_core``: ``synth_ice40``/``synth_ecp5`` on the core alone, ``stat.json``. These cell
-   counts are the design's cost.
+   counts are the design's cost. The mapped netlist (``core_netlist.v``/``.json``) feeds the
+   power estimate (:mod:`pezo.build.power`).
 3. ``yosys_harness``: the core inside :class:`pezo.build.harness.ScanHarness` (five pins), to a
    JSON netlist. The harness exists only so that place-and-route fits the package's IOs.
 4. ``nextpnr`` once per seed on the harness: Fmax of the clock and utilisation per bel type.
 5. ``report.json`` and ``report.md``, each written atomically.
+
+With a :class:`pezo.build.cache.Cache`, steps 2-3 and each seed of step 4 are taken from the
+cache when nothing they depend on changed.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ from amaranth.lib import wiring
 from pezo.errors import PezoError
 from pezo.files import write_atomic
 
+from .cache import Cache, digest, tool_fingerprint
 from .harness import ScanHarness
 
-__all__ = ["INSTALL_HINT", "TARGETS", "Target", "find_tool", "synthesize", "tool_versions"]
+__all__ = ["INSTALL_HINT", "TARGETS", "DoesNotFit", "Target", "core_netlist", "find_tool",
+           "synthesize", "tool_versions"]
 
 #: Short tool name (as used in reports and by ``pezo doctor``) -> executable.
 TOOLS: dict[str, str] = {
@@ -130,6 +136,13 @@ TARGETS: dict[str, Target] = {
     ),
 }
 
+#: Version of the flow's scripts; part of every cache key, bump when a script changes.
+FLOW_VERSION = "2"
+
+#: The mapped core netlist written by the core yosys run (input of the power estimate).
+NETLIST_V = "core_netlist.v"
+NETLIST_JSON = "core_netlist.json"
+
 #: nextpnr target frequency (MHz); only steers timing-driven placement, Fmax is measured.
 FREQ_MHZ = 100
 
@@ -207,6 +220,9 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+_ABORTED = "the tool aborted"
+
+
 def _first_error(log: Path) -> str:
     """The first ``ERROR`` line of a tool log (or a WebAssembly trap), for a one-line message."""
     try:
@@ -218,6 +234,10 @@ def _first_error(log: Path) -> str:
             return line.strip()[:200]
     if "call stack exhausted" in text:
         return "WebAssembly stack exhausted (netlist paths too long for the YoWASP build)"
+    if "thrown Wasm exception" in text:
+        passes = re.findall(r"Executing (\S+) pass", text)
+        where = f" in {passes[-1]}" if passes else ""
+        return f"{_ABORTED}{where} (uncaught exception in the WebAssembly build)"
     return ""
 
 
@@ -272,19 +292,34 @@ def _classify(cells: dict[str, int], target: Target) -> dict[str, Any]:
     return resources
 
 
-def _fit_error(log: Path, step: str, target: Target, note: str) -> str | None:
-    """A 'does not fit' message if nextpnr's log shows a bel type over capacity, else None."""
+class DoesNotFit(PezoError):
+    """nextpnr found the design larger than the device.
+
+    Attributes
+    ----------
+    over : list of [str, int, int]
+        ``[bel type, used, available]`` for every bel type over capacity (may be empty when
+        nextpnr only said "no BELs remaining").
+    """
+
+    def __init__(self, message: str, over: list[list[Any]]):
+        super().__init__(message)
+        self.over = over
+
+
+def _fit_error(log: Path, step: str, target: Target, note: str) -> DoesNotFit | None:
+    """A 'does not fit' error if nextpnr's log shows a bel type over capacity, else None."""
     try:
         text = log.read_text(errors="replace")
     except OSError:
         return None
-    over = [f"{bel} {used}/{avail}" for bel, used, avail in _UTIL_RE.findall(text)
+    over = [[bel, int(used), int(avail)] for bel, used, avail in _UTIL_RE.findall(text)
             if int(used) > int(avail)]
     if not over and "no BELs remaining" not in text:
         return None
-    what = ", ".join(over) if over else _first_error(log)
-    return (f"{step}: design does not fit {target.device}-{target.package} ({what}; {note}); "
-            f"see {log}")
+    what = ", ".join(f"{b} {u}/{a}" for b, u, a in over) if over else _first_error(log)
+    return DoesNotFit(f"{step}: design does not fit {target.device}-{target.package} ({what}; "
+                      f"{note}); see {log}", over)
 
 
 def _parse_pnr_report(path: Path, step: str, log: Path) -> tuple[float, dict[str, float],
@@ -350,6 +385,7 @@ def synthesize(
     config_digest: str,
     progress: Callable[[str], None] | None = None,
     extra: dict[str, Any] | None = None,
+    cache: Cache | None = None,
 ) -> dict[str, Any]:
     """Synthesise a core, place and route it in a scan harness and write its report.
 
@@ -372,20 +408,29 @@ def synthesize(
         Receives one-line progress messages.
     extra : dict, optional
         JSON-serialisable data copied into the report unchanged.
+    cache : Cache, optional
+        Reuse and store results (:mod:`pezo.build.cache`): the two yosys runs keyed by
+        (flow version, design, target, config digest, SHA-256 of the core and harness Verilog,
+        synthesis command, yosys fingerprint), and each nextpnr seed keyed by (that key, seed,
+        frequency, device arguments, nextpnr fingerprint), so adding a seed runs only that
+        seed and a fully cached run calls no tool. "Does not fit" and a crash of the
+        WebAssembly build are cached too (deterministic for the same input and tool).
 
     Returns
     -------
     dict
         The report, as written to ``out_dir/report.json``. Core cost is under ``"resources"``
         (LUT, FF, carry, BRAM, SPRAM, DSP, DPRAM and the raw ``cells`` histogram); Fmax under
-        ``"fmax_mhz"`` (median) and ``"fmax_mhz_per_seed"`` (aligned with ``"seeds"``).
+        ``"fmax_mhz"`` (median) and ``"fmax_mhz_per_seed"`` (aligned with ``"seeds"``). The mapped
+        core netlist is in ``out_dir`` (``files.netlist_verilog``, ``files.netlist_json``).
 
     Raises
     ------
     PezoError
-        Unknown target, bad arguments, a missing or failing tool, a design that does not fit,
-        or an unreadable tool output. Any previous ``report.json``/``report.md`` in ``out_dir``
-        is removed first, so a failed run leaves no report.
+        Unknown target, bad arguments, a missing or failing tool, a design that does not fit
+        (:class:`DoesNotFit`), or an unreadable tool output. Any previous
+        ``report.json``/``report.md`` in ``out_dir`` is removed first, so a failed run leaves
+        no report.
     """
     t_start = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -423,38 +468,40 @@ def synthesize(
     if not isinstance(core, wiring.Component):
         raise PezoError(f"make_component() returned {type(core).__name__}, "
                         "expected an amaranth.lib.wiring.Component")
-    (out / f"{top}.v").write_text(verilog.convert(core, name=top, emit_src=False))
+    core_v = verilog.convert(core, name=top, emit_src=False)
+    (out / f"{top}.v").write_text(core_v)
+    harness = ScanHarness(make_component)
+    harness_v = verilog.convert(harness, name=top_h, emit_src=False)
+    (out / f"{top_h}.v").write_text(harness_v)
     times["verilog"] = time.perf_counter() - t0
 
-    say(f"yosys: core {design} ({tgt.synth})")
-    script = (f"read_verilog {top}.v\n"
-              f"{tgt.synth} -top {top}\n"
-              "tee -q -o stat.json stat -json\n")
-    (out / "yosys_core.ys").write_text(script)
-    # Never parse a leftover from an earlier run if this one does not write the file.
-    (out / "stat.json").unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, "yosys_core.log")
-    times["yosys_core"] = time.perf_counter() - t0
-    cells = _cell_histogram(out / "stat.json", top, "yosys (core)", out / "yosys_core.log")
-    resources = _classify(cells, tgt)
-
-    say(f"yosys: harness {top_h}")
-    t0 = time.perf_counter()
-    harness = ScanHarness(make_component)
-    (out / f"{top_h}.v").write_text(verilog.convert(harness, name=top_h, emit_src=False))
-    times["verilog"] += time.perf_counter() - t0
-    script = (f"read_verilog {top_h}.v\n"
-              f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
-              "tee -q -o stat_harness.json stat -json\n")
-    (out / "yosys_harness.ys").write_text(script)
-    (out / "stat_harness.json").unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
-    times["yosys_harness"] = time.perf_counter() - t0
-    h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
-                              out / "yosys_harness.log")
-    h_resources = _classify(h_cells, tgt)
+    # The Verilog hashes see code changes in hw/ that the configuration digest cannot.
+    synth_key = {"flow": FLOW_VERSION, "design": design, "target": target,
+                 "config_digest": config_digest, "verilog": digest(core_v),
+                 "harness": digest(harness_v), "synth": tgt.synth,
+                 "yosys": tool_fingerprint(find_tool("yosys"))}
+    cached = cache.get("synth", synth_key, files_to=out) if cache else None
+    if cached is not None and "failed" in cached:
+        raise PezoError(f"{cached['failed']} (cached result of the same tool on the same input)")
+    if cached is not None:
+        say(f"yosys: core and harness of {design} from cache")
+        resources, h_resources = cached["resources"], cached["harness_resources"]
+        versions = cached["tools"]
+    else:
+        try:
+            resources, h_resources = _yosys(design, tgt, top, top_h, out, times, say)
+        except PezoError as exc:
+            # A crash of the WebAssembly build is deterministic for this input and tool
+            # build (both in the key), so it is cached like a result; other failures are not.
+            if cache and _ABORTED in str(exc):
+                cache.put("synth", synth_key, {"failed": str(exc)})
+            raise
+        versions = tool_versions()
+        if cache:
+            cache.put("synth", synth_key,
+                      {"resources": resources, "harness_resources": h_resources, "tools": versions},
+                      files={name: out / name for name in
+                             (NETLIST_V, NETLIST_JSON, f"{top_h}.json")})
     overhead = {k: h_resources[k] - resources[k] for k in ("LUT", "FF")}
     # Wide cores can fit alone but not with their scan harness; say how much the harness adds.
     fit_note = f"the scan harness adds {overhead['LUT']} LUT and {overhead['FF']} FF"
@@ -462,29 +509,52 @@ def synthesize(
     fmax: list[float] = []
     fmax_clocks: list[dict[str, float]] = []
     utilisation: dict[str, dict[str, int]] = {}
+    pnr_cache: dict[int, str] = {}
     for i, seed in enumerate(seeds, start=1):
         step = f"nextpnr seed {seed}"
-        say(f"nextpnr seed {i}/{len(seeds)} (--seed {seed}) on {tgt.device}-{tgt.package}")
-        log_name = f"nextpnr_seed{seed}.log"
-        args = [*tgt.nextpnr_args, "--json", f"{top_h}.json", "--report", f"report_seed{seed}.json",
-                "--seed", str(seed), "--freq", str(FREQ_MHZ), "--timing-allow-fail"]
-        (out / f"report_seed{seed}.json").unlink(missing_ok=True)
-        t0 = time.perf_counter()
-        try:
-            _run(step, tgt.nextpnr, args, out, log_name)
-        except PezoError as exc:
-            # "Does not fit" is the likely failure and deserves its own message.
-            raise PezoError(_fit_error(out / log_name, step, tgt, fit_note) or str(exc)) from None
-        times[f"nextpnr_seed{seed}"] = time.perf_counter() - t0
-        f, per_clock, util = _parse_pnr_report(out / f"report_seed{seed}.json", step,
-                                               out / log_name)
-        fmax.append(round(f, 2))
+        pnr_key = {"synth": digest(synth_key), "seed": seed, "freq": FREQ_MHZ,
+                   "args": list(tgt.nextpnr_args),
+                   "nextpnr": tool_fingerprint(find_tool(tgt.nextpnr))}
+        hit = cache.get("pnr", pnr_key) if cache else None
+        if hit is not None:
+            pnr_cache[seed] = "hit"
+            if "does_not_fit" in hit:
+                raise DoesNotFit(hit["does_not_fit"], hit["over"])
+            f, per_clock, util = hit["fmax"], hit["per_clock"], hit["utilisation"]
+            say(f"nextpnr seed {i}/{len(seeds)}: {f:.1f} MHz (cached)")
+        else:
+            pnr_cache[seed] = "miss"
+            say(f"nextpnr seed {i}/{len(seeds)} (--seed {seed}) on {tgt.device}-{tgt.package}")
+            log_name = f"nextpnr_seed{seed}.log"
+            args = [*tgt.nextpnr_args, "--json", f"{top_h}.json", "--report",
+                    f"report_seed{seed}.json", "--seed", str(seed), "--freq", str(FREQ_MHZ),
+                    "--timing-allow-fail"]
+            (out / f"report_seed{seed}.json").unlink(missing_ok=True)
+            t0 = time.perf_counter()
+            try:
+                _run(step, tgt.nextpnr, args, out, log_name)
+            except PezoError as exc:
+                # "Does not fit" is the likely failure and deserves its own message; it is a
+                # property of the netlist, so it is cached like a result.
+                fit = _fit_error(out / log_name, step, tgt, fit_note)
+                if fit is None:
+                    raise PezoError(str(exc)) from None
+                if cache:
+                    cache.put("pnr", pnr_key, {"does_not_fit": str(fit), "over": fit.over})
+                raise fit from None
+            times[f"nextpnr_seed{seed}"] = time.perf_counter() - t0
+            f, per_clock, util = _parse_pnr_report(out / f"report_seed{seed}.json", step,
+                                                   out / log_name)
+            f = round(f, 2)
+            if cache:
+                cache.put("pnr", pnr_key, {"fmax": f, "per_clock": per_clock,
+                                           "utilisation": util, "tools": tool_versions()})
+            say(f"nextpnr seed {i}/{len(seeds)}: {f:.1f} MHz")
+        fmax.append(f)
         fmax_clocks.append(per_clock)
         # Placement does not change what is packed, so the first seed's utilisation stands.
         utilisation = utilisation or util
-        say(f"nextpnr seed {i}/{len(seeds)}: {f:.1f} MHz")
 
-    versions = tool_versions()
     times["total"] = time.perf_counter() - t_start
     report: dict[str, Any] = {
         "design": design,
@@ -511,12 +581,77 @@ def synthesize(
             "verilog": f"{top}.v",
             "harness_verilog": f"{top_h}.v",
             "harness_netlist": f"{top_h}.json",
+            "netlist_verilog": NETLIST_V,
+            "netlist_json": NETLIST_JSON,
             "logs": ["yosys_core.log", "yosys_harness.log",
                      *(f"nextpnr_seed{s}.log" for s in seeds)],
         },
+        "verilog_sha256": synth_key["verilog"],
+        "cache": {"synth": "miss" if cached is None else "hit", "pnr": pnr_cache}
+        if cache else None,
         "time_s": {step: round(t, 3) for step, t in times.items()},
         "extra": extra,
     }
     write_atomic(report_json, json.dumps(report, indent=2) + "\n")
     write_atomic(report_md, _markdown(report, tgt))
     return report
+
+
+def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dict[str, float],
+           say: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr)."""
+    resources = _yosys_core(design, tgt, tgt.synth, top, out, times, say)
+    say(f"yosys: harness {top_h}")
+    script = (f"read_verilog {top_h}.v\n"
+              f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
+              "tee -q -o stat_harness.json stat -json\n")
+    (out / "yosys_harness.ys").write_text(script)
+    (out / "stat_harness.json").unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
+    times["yosys_harness"] = time.perf_counter() - t0
+    h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
+                              out / "yosys_harness.log")
+    return resources, _classify(h_cells, tgt)
+
+
+def _yosys_core(design: str, tgt: Target, synth: str, top: str, out: Path,
+                times: dict[str, float], say: Callable[[str], None]) -> dict[str, Any]:
+    """Synthesise ``out/<top>.v`` alone: resources from ``stat``, and the mapped netlist."""
+    say(f"yosys: core {design} ({synth})")
+    # The mapped core is also written with plain net names (rename -hide, -enumerate) as
+    # Verilog and JSON: the power estimate simulates it (pezo.build.power).
+    script = (f"read_verilog {top}.v\n"
+              f"{synth} -top {top}\n"
+              "tee -q -o stat.json stat -json\n"
+              "rename -hide w:* c:*\n"
+              "rename -enumerate\n"
+              f"write_json {NETLIST_JSON}\n"
+              f"write_verilog -noattr {NETLIST_V}\n")
+    (out / "yosys_core.ys").write_text(script)
+    # Never parse a leftover from an earlier run if this one does not write the file.
+    for name in ("stat.json", NETLIST_JSON, NETLIST_V):
+        (out / name).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, "yosys_core.log")
+    times["yosys_core"] = time.perf_counter() - t0
+    cells = _cell_histogram(out / "stat.json", top, "yosys (core)", out / "yosys_core.log")
+    return _classify(cells, tgt)
+
+
+def core_netlist(make_component: Callable[[], wiring.Component], *, design: str, target: str,
+                 out_dir: Path | str, synth: str | None = None) -> dict[str, Any]:
+    """Only the core step of :func:`synthesize`: Verilog, yosys, resources and mapped netlist.
+
+    For designs that need no Fmax (the power calibration, tests). ``synth`` overrides the
+    target's synthesis command (e.g. without ``-dsp``). Returns the resources dict; the
+    netlist is ``out_dir/core_netlist.v`` and ``.json``. No cache.
+    """
+    if target not in TARGETS:
+        raise PezoError(f"unknown target {target!r}; allowed: {', '.join(TARGETS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    top = f"pezo_{design}"
+    (out / f"{top}.v").write_text(verilog.convert(make_component(), name=top, emit_src=False))
+    return _yosys_core(design, TARGETS[target], synth or TARGETS[target].synth, top, out, {},
+                       lambda _m: None)

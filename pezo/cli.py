@@ -94,6 +94,7 @@ def cmd_sim(args) -> int:
 
 def cmd_synth(args) -> int:
     from . import designs
+    from .build.cache import Cache
     from .build.flow import synthesize
 
     design = designs.get(args.design)
@@ -103,7 +104,8 @@ def cmd_synth(args) -> int:
     out_dir = Path(args.out) if args.out else OUT / design.name / args.target
     report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
                         seeds=list(range(1, args.seeds + 1)), out_dir=out_dir,
-                        config_digest=cfg.digest(), progress=_progress, extra=design.extras(cfg))
+                        config_digest=cfg.digest(), progress=_progress, extra=design.extras(cfg),
+                        cache=None if args.no_cache else Cache(args.cache))
     print(_synth_summary(report))
     print(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}")
     return 0
@@ -121,6 +123,50 @@ def _synth_summary(r: dict) -> str:
         line += (f"; {extra['strategy']}: {extra['fresh_bits_per_param_stream']:g} fresh bits per parameter "
                  f"+ {extra['fill_bits_per_step']} per step")
     return line
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def cmd_report_compare(args) -> int:
+    from . import config, designs
+    from .build import report
+    from .build.cache import Cache
+
+    design = designs.get(args.design)
+    if args.seeds < 1:
+        raise PezoError(f"--seeds must be at least 1, got {args.seeds}")
+    paths = [Path(p) for p in args.configs]
+    baseline = 0
+    if args.baseline:
+        b = Path(args.baseline)
+        matches = [i for i, p in enumerate(paths) if p.resolve() == b.resolve()]
+        if matches:
+            baseline = matches[0]
+        else:
+            paths.insert(0, b)
+    configs = [(p.stem, p, config.load(p)) for p in paths]
+    names = [n for n, _p, _c in configs]
+    if len(set(names)) != len(names):
+        configs = [(str(p), p, c) for _n, p, c in configs]
+    tag = "-".join(dict.fromkeys(p.stem for _n, p, _c in configs))
+    if len(tag) > 60:
+        tag = f"{len(configs)}configs-" + report.digest([c.digest() for _n, _p, c in configs])[:10]
+    out = Path(args.out) if args.out else OUT / "report" / f"{design.name}-{args.target}-{tag}"
+    cache = Cache(args.cache) if not args.no_cache else None
+    doc = report.compare(configs, design=design, target=args.target, baseline=baseline,
+                         seeds=list(range(1, args.seeds + 1)), out=out, work_root=OUT / "flows",
+                         cache=cache, progress=_progress)
+    print(report.markdown_table(doc["rows"], doc["baseline"]), end="")
+    print(f"report: {out}/compare.md (.csv, .json, .png); {doc['time_s']:.1f} s")
+    return 0
+
+
+def cmd_report_show(args) -> int:
+    from .build import report
+
+    print(report.show(report.load_report(args.file)), end="")
+    return 0
 
 
 # --- doctor / demo -----------------------------------------------------------------------
@@ -182,7 +228,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
     s.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
     s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>)")
+    s.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
+    s.add_argument("--no-cache", action="store_true", help="run every tool, store nothing")
     s.set_defaults(func=cmd_synth)
+
+    r = sub.add_parser("report", help="compare configurations: resources, Fmax, estimated power")
+    rsub = r.add_subparsers(dest="action", required=True, metavar="ACTION")
+    c = rsub.add_parser("compare", help="side-by-side tables (md, csv, json) and plots")
+    c.add_argument("configs", nargs="+", metavar="CONFIG")
+    c.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
+    c.add_argument("--baseline", metavar="CONFIG", help="reference for the reductions (default: the first CONFIG)")
+    c.add_argument("--design", choices=names, default="engine")
+    c.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
+    c.add_argument("--out", metavar="DIR", help="report directory (default out/report/<design>-<target>-<configs>)")
+    c.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
+    c.add_argument("--no-cache", action="store_true", help="recompute everything, store nothing")
+    c.set_defaults(func=cmd_report_compare)
+    c = rsub.add_parser("show", help="print a compare.json or report.json as a table")
+    c.add_argument("file", metavar="REPORT.json")
+    c.set_defaults(func=cmd_report_show)
 
     d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
     d.set_defaults(func=cmd_doctor)

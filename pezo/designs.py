@@ -17,13 +17,19 @@ from .errors import PezoError
 
 @dataclass(frozen=True)
 class Design:
-    """One generatable block: its component, its co-simulation trace and report extras."""
+    """One generatable block: its component, its co-simulation trace and report extras.
+
+    ``stimulus`` (optional) gives the standard stimulus of the power estimate, a
+    :class:`pezo.sim.runner.Trace` with the golden model's outputs (the same workload for every
+    configuration of the design); a design without one has no power estimate.
+    """
 
     name: str
     summary: str
     component: Callable[[Config], wiring.Component]
     trace: Callable[[Config, int, int], "object"]
     extras: Callable[[Config], dict]
+    stimulus: Callable[[Config], "object"] | None = None
 
     @property
     def toplevel(self) -> str:
@@ -61,6 +67,12 @@ def _lfsr_extras(cfg: Config) -> dict:
     }
 
 
+def _lfsr_stimulus(cfg: Config):
+    from pezo.sim import lfsr
+
+    return lfsr.standard_stimulus(cfg)
+
+
 def _engine_component(cfg: Config) -> wiring.Component:
     from pezo.hw.engine import Engine
 
@@ -71,6 +83,12 @@ def _engine_trace(cfg: Config, cycles: int, seed: int):
     from pezo.sim import engine
 
     return engine.trace(cfg, cycles, seed)
+
+
+def _engine_stimulus(cfg: Config):
+    from pezo.sim import engine
+
+    return engine.standard_stimulus(cfg)
 
 
 def _engine_extras(cfg: Config) -> dict:
@@ -100,8 +118,10 @@ def _engine_extras(cfg: Config) -> dict:
 
 
 DESIGNS: dict[str, Design] = {
-    "lfsr": Design("lfsr", "LFSR bank (engine.lfsr)", _lfsr_component, _lfsr_trace, _lfsr_extras),
-    "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras),
+    "lfsr": Design("lfsr", "LFSR bank (engine.lfsr)", _lfsr_component, _lfsr_trace, _lfsr_extras,
+                   stimulus=_lfsr_stimulus),
+    "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras,
+                     stimulus=_engine_stimulus),
 }
 
 

@@ -52,3 +52,34 @@ def trace(cfg: Config, cycles: int, seed: int, golden: Engine | None = None, rep
         stim["o__ready"].append(inputs["ready"])
         record(golden.step(inputs))
     return Trace(inputs=stim, outputs=outs, initial=initial)
+
+
+#: Pass length of the standard power stimulus (capped at ``engine.max_params``).
+STANDARD_PASS = 4096
+
+
+def standard_stimulus(cfg: Config, d: int | None = None) -> Trace:
+    """The power-estimate stimulus: one ZO step streamed at full rate.
+
+    ``begin`` with ``d`` parameters (default :data:`STANDARD_PASS`, capped at
+    ``engine.max_params``) in the first cycle, then ``ready`` held high until the golden model
+    is idle again: the fill (and scale) of the pool, then ``ceil(d / lanes)`` beats back to back.
+    """
+    e = cfg.engine
+    d = min(STANDARD_PASS if d is None else d, e.max_params)
+    golden = Engine(cfg)
+    stim: dict[str, list[int]] = {"begin": [], "replay": [], "d": [], "o__ready": []}
+    outs: dict[str, list[int | None]] = {"idle": [], "o__valid": [], "o__payload": []}
+    cycle = 0
+    while True:
+        inputs = {"begin": int(cycle == 0), "replay": 0, "d": d, "ready": 1}
+        out = golden.step(inputs)
+        for name in ("begin", "replay", "d"):
+            stim[name].append(inputs[name])
+        stim["o__ready"].append(1)
+        outs["idle"].append(int(out["idle"]))
+        outs["o__valid"].append(int(out["valid"]))
+        outs["o__payload"].append(_payload(out, e.lanes, e.value_bits) if out["valid"] else None)
+        cycle += 1
+        if out["idle"]:
+            return Trace(inputs=stim, outputs=outs)

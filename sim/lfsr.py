@@ -29,3 +29,20 @@ def trace(cfg: Config, cycles: int, seed: int, golden: LfsrBank | None = None) -
     for c in range(cycles):
         outs.append(pack_lanes(golden.step({name: v[c] for name, v in stim.items()})["out"].tolist(), lf.k))
     return Trace(inputs=stim, outputs={"out": outs}, initial=initial)
+
+
+#: Cycles of the standard power stimulus of the LFSR bank.
+STANDARD_CYCLES = 1024
+
+
+def standard_stimulus(cfg: Config, cycles: int = STANDARD_CYCLES) -> Trace:
+    """The power-estimate stimulus: ``en`` held high (fresh bits every cycle), no replay."""
+    lf = cfg.engine.lfsr
+    golden = LfsrBank(lf)
+    stim = {"en": [1] * cycles}
+    if lf.replay:
+        stim["snapshot"] = [0] * cycles
+        stim["restore"] = [0] * cycles
+    outs = [pack_lanes(golden.step({n: v[c] for n, v in stim.items()})["out"].tolist(), lf.k)
+            for c in range(cycles)]
+    return Trace(inputs=stim, outputs={"out": outs})

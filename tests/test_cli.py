@@ -124,3 +124,65 @@ def test_demo_as_a_user(tmp_path):
     assert "300 cycles, 0 mismatches" in r.stdout and "Fmax (median)" in r.stdout
     assert "[1/3] generate" in r.stderr and "[3/3] synthesise" in r.stderr      # progress shown
     assert (tmp_path / "out/demo/ice40-up5k/report.json").exists()
+
+
+@pytest.mark.synth
+def test_report_compare_as_a_user(tmp_path):
+    import json
+
+    wide = tmp_path / "wide.toml"
+    wide.write_text(Path("configs/lfsr-small.toml").read_text().replace("lanes = 2", "lanes = 3"))
+    out, cache = tmp_path / "rep", tmp_path / "cache"
+    args = ["report", "compare", "configs/lfsr-small.toml", str(wide), "--design", "lfsr",
+            "--target", "ice40-up5k", "--seeds", "1", "--out", str(out), "--cache", str(cache)]
+    r = _pezo(*args)
+    assert r.returncode == 0, r.stderr
+    assert "| lfsr-small |" in r.stdout and "| wide |" in r.stdout and "-50.0%" in r.stdout
+    assert "[1/2] lfsr-small" in r.stderr and "power: gate-level simulation" in r.stderr
+    for name in ("compare.md", "compare.csv", "compare.json", "compare.png"):
+        assert (out / name).stat().st_size > 0
+    doc = json.loads((out / "compare.json").read_text())
+    assert [row["toggles_per_cycle"] > 0 for row in doc["rows"]] == [True, True]
+    # The rerun takes everything from the cache and prints the same table.
+    again = _pezo(*args)
+    assert again.returncode == 0 and again.stdout.split("report:")[0] == r.stdout.split("report:")[0]
+    assert "(cached)" in again.stderr and "power: gate-level" not in again.stderr
+    shown = _pezo("report", "show", str(out / "compare.json"))
+    assert shown.returncode == 0 and "| wide |" in shown.stdout
+
+
+def test_report_bad_inputs_are_one_line_errors(tmp_path):
+    out = tmp_path / "rep"
+    r = _pezo("report", "compare", str(tmp_path / "missing.toml"), "--target", "ice40-up5k",
+              "--out", str(out))
+    assert r.returncode == 1 and "missing.toml" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert not out.exists()
+    corrupt = tmp_path / "compare.json"
+    corrupt.write_text('{"format": "pezo-compare", "rows": [')
+    for path, why in [(corrupt, "not valid JSON (corrupt or truncated)"),
+                      (tmp_path / "none.json", "no such file")]:
+        r = _pezo("report", "show", str(path))
+        assert r.returncode == 1 and r.stderr == f"pezo: error: report {path}: {why}\n"
+    incomplete = tmp_path / "incomplete.json"
+    incomplete.write_text('{"format": "pezo-compare", "rows": []}')
+    r = _pezo("report", "show", str(incomplete))
+    assert r.returncode == 1 and "missing fields" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.synth
+def test_report_of_a_design_that_does_not_fit(tmp_path, monkeypatch, capsys):
+    from pezo.build import flow
+
+    fake = tmp_path / "fake-nextpnr"
+    fake.write_text("#!/bin/sh\nprintf 'Info: Device utilisation:\\nInfo: \\t   ICESTORM_LC:  9090/"
+                    "  5280   172%%\\n'; exit 1\n")
+    fake.chmod(0o755)
+    real = flow.find_tool
+    monkeypatch.setattr(flow, "find_tool", lambda name: real(name) if name == "yosys" else str(fake))
+    out = tmp_path / "rep"
+    code = main(["report", "compare", "configs/lfsr-small.toml", "--design", "lfsr", "--target",
+                 "ice40-up5k", "--seeds", "1", "--out", str(out), "--no-cache"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1 and not out.exists()
+    assert err[-1].startswith("pezo: error: configs/lfsr-small.toml: nextpnr seed 1: design does "
+                              "not fit iCE40UP5K-sg48 (ICESTORM_LC 9090/5280")

@@ -237,3 +237,13 @@ def test_harness_drives_distinct_inputs():
 def test_harness_rejects_core_without_outputs():
     with pytest.raises(PezoError, match="no output"):
         ScanHarness(lambda: _Constant(4, 0, 0))
+
+
+def test_tool_abort_names_the_pass(tmp_path):
+    log = tmp_path / "yosys_core.log"
+    log.write_text("2.27. Executing OPT_CLEAN pass (remove unused cells and wires).\n"
+                   "2.28. Executing MEMORY_LIBMAP pass (mapping memories to cells).\n"
+                   "wasmtime._trap.Trap: error while executing at wasm backtrace:\n"
+                   "Caused by:\n    thrown Wasm exception\n")
+    assert flow._first_error(log) == ("the tool aborted in MEMORY_LIBMAP (uncaught exception in "
+                                      "the WebAssembly build)")

