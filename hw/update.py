@@ -33,11 +33,21 @@ def _round_shift(x, k: int):
 
 
 def _mul_logic(s, z, bits: int):
-    """``s * z`` (z signed ``bits`` wide) as a sum of shifted partial products, so that yosys
-    builds it from LUTs and carry chains instead of a DSP; a balanced adder tree."""
-    zero = Const(0, s.shape())
-    terms = [Mux(z[i], s, zero) << i for i in range(bits - 1)]
-    terms.append(-(Mux(z[bits - 1], s, zero) << (bits - 1)))     # the sign bit weighs -2**(B-1)
+    """``s * z`` (z signed ``bits`` wide) from LUTs and carry chains instead of a DSP: radix-4
+    Booth recoding of z (digits -2..2, so ceil(bits/2) partial products, each a select of
+    0, s or 2s, inverted for negative digits with the +1 collected in one correction term),
+    summed by a balanced adder tree. Exact for every input."""
+    zz = Cat(Const(0, 1), z, z[bits - 1])          # z[-1] = 0, one sign bit of headroom
+    zero = Const(0, signed(len(s) + 1))
+    terms, corr = [], []
+    for j in range((bits + 1) // 2):
+        b0, b1, b2 = zz[2 * j], zz[2 * j + 1], zz[2 * j + 2]
+        one = b0 ^ b1
+        two = (b2 & ~b1 & ~b0) | (~b2 & b1 & b0)
+        mag = Mux(two, s << 1, Mux(one, s, zero))
+        terms.append(Mux(b2, ~mag, mag) << (2 * j))   # ~mag = -mag - 1
+        corr += [b2, Const(0, 1)]
+    terms.append(Cat(*corr))                          # the +1 of every negative digit
     while len(terms) > 1:
         terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
     return terms[0]
@@ -54,7 +64,7 @@ class UpdateDatapath(wiring.Component):
     Parameters
     ----------
     cfg : Config
-        ``cfg.update`` (param, eps_shift, depth, scalar, multiplier) and ``cfg.engine``
+        ``cfg.update`` (param, eps_shift, depth, scalar, dsp_lanes) and ``cfg.engine``
         (lanes, value_bits).
 
     Attributes
@@ -90,7 +100,7 @@ class UpdateDatapath(wiring.Component):
 
     def __init__(self, cfg: Config):
         self._r = r = UpdateRules.from_config(cfg)
-        self._mult = cfg.update.multiplier
+        self._dsp_lanes = min(cfg.update.dsp_lanes, r.lanes)
         super().__init__({
             "i": In(stream.Signature(beat_layout(cfg))),
             "run": In(1),
@@ -144,28 +154,32 @@ class UpdateDatapath(wiring.Component):
                 m1.eq(Cat(rem > lane for lane in range(L))),
             ]
 
-        # Stage 1 -> 2: the word read for beat k arrives; register it with each lane's term.
+        # Stage 1 -> 2: the word read for beat k arrives; register it with each lane's term as
+        # a magnitude x and a subtract flag: theta - x folds into the adder (no negation).
         th2 = Signal(data.ArrayLayout(signed(W), L))
-        term_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 3)
-        t2 = Signal(data.ArrayLayout(term_shape, L))
-        m.d.sync += [v2.eq(v1), a2.eq(a1), m2.eq(m1), th2.eq(rp.data)]
+        x_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 2)
+        x2 = Signal(data.ArrayLayout(x_shape, L))
+        sub2 = Signal()
+        m.d.sync += [v2.eq(v1), a2.eq(a1), m2.eq(m1), th2.eq(rp.data),
+                     sub2.eq((mode == Op.MINUS2) | (mode == Op.UPDATE))]
         for lane in range(L):
             z = z1[lane]
             delta = _round_shift(z, -r.delta_shift)
-            prod = z * self.scalar if self._mult == "dsp" else _mul_logic(self.scalar, z, B)
+            prod = z * self.scalar if lane < self._dsp_lanes else _mul_logic(self.scalar, z, B)
             with m.Switch(mode):
                 with m.Case(Op.PLUS, Op.RESTORE):
-                    m.d.sync += t2[lane].eq(delta)
+                    m.d.sync += x2[lane].eq(delta)
                 with m.Case(Op.MINUS2):
-                    m.d.sync += t2[lane].eq(-(delta << 1))
+                    m.d.sync += x2[lane].eq(delta << 1)
                 with m.Case(Op.UPDATE):
-                    m.d.sync += t2[lane].eq(-_round_shift(prod, r.product_shift))
+                    m.d.sync += x2[lane].eq(_round_shift(prod, r.product_shift))
 
-        # Stage 2: saturating add, write back.
+        # Stage 2: saturating add or subtract, write back.
         new, over = [], []
         for lane in range(L):
-            total = Signal(signed(max(W, len(t2[lane])) + 1), name=f"sum{lane}")
-            m.d.comb += total.eq(th2[lane] + t2[lane])
+            total = Signal(signed(max(W, len(x2[lane])) + 1), name=f"sum{lane}")
+            flip = Mux(sub2, ~x2[lane], x2[lane])
+            m.d.comb += total.eq(th2[lane] + flip + sub2)
             hi, lo = total > r.hi, total < r.lo
             sat = Mux(hi, Const(r.hi, signed(W)), Mux(lo, Const(r.lo, signed(W)), total[:W]))
             new.append(Mux(m2[lane], sat, th2[lane])[:W])

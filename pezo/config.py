@@ -194,31 +194,29 @@ class EngineConfig:
         return self.stream_bits_per_beat / self.lanes + self.fill_bits_per_step() / d
 
 
-MULTIPLIERS = ("dsp", "logic")
-
-
 @dataclass(frozen=True)
 class UpdateConfig:
     """The fixed-point ZO update datapath (DESIGN.md 4.5, docs/update.md).
 
     ``param`` and ``scalar`` are signed Q-formats (the parameters, the host's ``lr*g``);
-    ``depth`` is the number of parameters the on-chip memory holds; ``multiplier`` says how
-    each lane's ``scalar x z`` product is built: ``"dsp"`` (a ``*`` that yosys maps to a DSP)
-    or ``"logic"`` (shift-and-add in LUTs, for devices with too few DSPs).
+    ``depth`` is the number of parameters the on-chip memory holds; ``dsp_lanes`` is how many
+    lanes build their ``scalar x z`` product as a ``*`` that yosys maps to a DSP block, the
+    others as shift-and-add in LUTs (default 7: the UP5K has 8 DSPs and the adaptive engine
+    uses one; a value above ``engine.lanes`` means every lane).
     """
 
     param: str = "Q4.12"
     eps_shift: int = 6
     depth: int = 4096
     scalar: str = "Q2.14"
-    multiplier: str = "logic"
+    dsp_lanes: int = 7
 
     def validate(self, path: str) -> None:
         frac = _signed_q(f"{path}.param", self.param)[1]
         _in_range(f"{path}.eps_shift", self.eps_shift, 0, frac, f"(eps = 2**-eps_shift within the {frac} fraction bits)")
         _in_range(f"{path}.depth", self.depth, 1, 1 << 20, "(parameters held in on-chip memory)")
         _signed_q(f"{path}.scalar", self.scalar)
-        _one_of(f"{path}.multiplier", self.multiplier, MULTIPLIERS)
+        _in_range(f"{path}.dsp_lanes", self.dsp_lanes, 0, 64, "(lanes whose product uses a DSP block)")
 
     def check_engine(self, engine: "EngineConfig", path: str = "update") -> None:
         """The memory must suit the engine that feeds it; checked when the datapath is built."""

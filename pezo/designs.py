@@ -113,7 +113,7 @@ def _update_extras(cfg: Config) -> dict:
         "eps_shift": cfg.update.eps_shift,
         "depth": r.depth,
         "memory_bits": r.depth * r.W,
-        "multiplier": cfg.update.multiplier,
+        "dsp_lanes": min(cfg.update.dsp_lanes, r.lanes),
     }
 
 

@@ -48,7 +48,7 @@ def test_synth_update_small(tmp_path):
     assert r.returncode == 0, r.stderr
     report = json.loads((tmp_path / "s/report.json").read_text())
     res = report["resources"]
-    assert report["extra"]["depth"] == 64 and report["extra"]["multiplier"] == "logic"
-    assert res["DSP"] == 0                      # fixed scale, multipliers in logic
+    assert report["extra"]["depth"] == 64 and report["extra"]["dsp_lanes"] == 2
+    assert res["DSP"] == 2                      # fixed scale: only the two DSP lanes
     assert res["BRAM"] >= 4 + 1                 # pool replicas (one per lane) + the parameter memory
     assert report["fmax_mhz"] > 0

@@ -54,9 +54,9 @@ class Update:
     Ports: inputs ``cmd``, ``op``, ``addr``, ``wdata`` (bit pattern), ``d``, ``stall``
     (absent = 0); outputs ``rdata`` (bit pattern), ``busy``, ``done``, ``ovf``. ``rdata`` is the
     memory's read register, which has no reset value: defined once ``rdata_known`` is 1.
-    A ``PASS`` of ``d`` parameters with no stall takes ``1 + E + nb + 1 + PIPELINE_DEPTH``
-    cycles from the command's edge to ``busy`` low, ``nb = ceil(d/L)`` and ``E`` the engine's
-    fill/scale cycles (``PLUS`` only; see :meth:`pass_cycles`).
+    A ``PASS`` of ``d >= 1`` parameters with no stall takes ``E + nb + 5`` cycles from the
+    command's edge to ``busy`` low (``d = 0``: ``E + 3``), ``nb = ceil(d/L)`` and ``E`` the
+    engine's fill/scale cycles (``PLUS`` only; see :meth:`pass_cycles`).
     """
 
     def __init__(self, cfg: Config):
@@ -189,7 +189,11 @@ class Update:
 
     def pass_cycles(self, op: int, d: int) -> int:
         """Cycles from a ``PASS`` command's edge until ``busy`` is low, without stalls."""
-        return 1 + (self.engine_fill_cycles() if op == Op.PLUS else 0) + -(-d // self.r.lanes) + 1 + PIPELINE_DEPTH
+        # the command's edge, fill/scale, nb beats + the engine's last STREAM cycle, the
+        # pipeline, and the edge that sees engine idle and pipeline empty
+        nb = -(-self.r.d_eff(d) // self.r.lanes)
+        fill = self.engine_fill_cycles() if op == Op.PLUS else 0
+        return 1 + fill + nb + 1 + (PIPELINE_DEPTH if nb else 0) + 1
 
     def engine_fill_cycles(self) -> int:
         """FILL (+ SCALE) cycles of the engine's next step (docs/engine.md)."""

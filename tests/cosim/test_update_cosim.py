@@ -15,10 +15,10 @@ pytestmark = pytest.mark.cosim
 CASES = {
     "pool-index-adaptive-l8": ({}, 3500),
     "pool-index-adaptive-l1": ({"engine.lanes": 1}, 6000),
-    "pool-sign-fixed-l8-dsp": ({"engine.reuse.strategy": "pool-sign", "engine.scale.mode": "fixed",
-                                "engine.lfsr.width": 31, "engine.lfsr.k": 16, "update.multiplier": "dsp"}, 3000),
+    "pool-sign-fixed-l8-dsp3": ({"engine.reuse.strategy": "pool-sign", "engine.scale.mode": "fixed",
+                                "engine.lfsr.width": 31, "engine.lfsr.k": 16, "update.dsp_lanes": 3}, 3000),
     "none-fixed-l1-q2.10": ({"engine.reuse.strategy": "none", "engine.scale.mode": "fixed", "engine.lanes": 1,
-                             "update.param": "Q2.10", "update.eps_shift": 9, "update.scalar": "Q3.9"}, 6500),
+                             "update.param": "Q2.10", "update.eps_shift": 9, "update.scalar": "Q3.9", "update.dsp_lanes": 0}, 6500),
 }
 
 

@@ -178,7 +178,7 @@ def test_memory_must_suit_the_engine(changes, message):
 @pytest.mark.parametrize("changes,message", [
     ({"update.scalar": "UQ2.14"}, 'update.scalar = "UQ2.14": a Q-format such as "Q4.12" (signed'),
     ({"update.scalar": "Q0.16"}, 'update.scalar = "Q0.16": needs >= 1 integer bit'),
-    ({"update.multiplier": "booth"}, 'update.multiplier = "booth": must be one of "dsp", "logic"'),
+    ({"update.dsp_lanes": 65}, "update.dsp_lanes = 65: must be in 0..64"),
     ({"update.depth": 0}, "update.depth = 0: must be in 1..1048576"),
 ])
 def test_update_config_errors(changes, message):
