@@ -38,7 +38,7 @@ def train_rtl(cfg: Config, prob: LeastSquares, steps: int, build_dir: Path, stal
 
     r = UpdateRules.from_config(cfg)
     design = designs.get("update")
-    build_dir = Path(build_dir)
+    build_dir = Path(build_dir).resolve()        # the simulator runs in a subdirectory
     vfile = build_dir / f"{design.toplevel}.v"
     write_atomic(vfile, design.verilog(cfg))
     args = {"lanes": r.lanes, "W": r.W, "S": r.S, "d": prob.d, "steps": steps, "stall": stall,
