@@ -93,8 +93,9 @@ class UpdateDatapath(wiring.Component):
         ``re`` reads word ``addr`` into ``rdata`` (visible after the edge). ``rdata`` is the
         memory's read register, which the pass also uses.
 
-    Timing: a beat transferred at edge ``c`` has its word read at that edge, its term
-    registered at ``c + 1`` and its word written at ``c + 2`` (``PIPELINE_DEPTH = 2``).
+    Timing: a beat transferred at edge ``c`` has its word read and its products ``scalar * z``
+    registered at that edge, its term registered at ``c + 1`` and its word written at ``c + 2``
+    (``PIPELINE_DEPTH = 2``).
     Consecutive beats touch different words, so the pipeline needs no forwarding.
     """
 
@@ -134,10 +135,18 @@ class UpdateDatapath(wiring.Component):
         v1, v2 = Signal(), Signal()
         a1, a2 = Signal.like(ptr), Signal.like(ptr)
         z1 = Signal(data.ArrayLayout(signed(B), L))
+        p_shape = signed(r.S + B + 2)
+        p1 = Signal(data.ArrayLayout(p_shape, L))      # s * z, multiplied as the beat arrives
         m1, m2 = Signal(L), Signal(L)
         m.d.comb += [self.pending.eq(v1 | v2), self.i.ready.eq(self.run)]
 
         accept = self.i.valid & self.i.ready
+        # The product is the long path (a Booth tree or a DSP): it gets the stage from the
+        # engine's output registers to p1 to itself, its rounding the next one.
+        prods = []
+        for lane in range(L):
+            z, s = self.i.payload.values[lane], self.scalar
+            prods.append((z * s if lane < self._dsp_lanes else _mul_logic(s, z, B)).as_signed())
         m.d.comb += [
             rp.addr.eq(Mux(self.run, ptr, self.addr)),
             rp.en.eq(accept | (self.re & ~self.run)),
@@ -151,6 +160,7 @@ class UpdateDatapath(wiring.Component):
                 rem.eq(Mux(rem > L, rem - L, 0)),
                 a1.eq(ptr),
                 z1.eq(self.i.payload.values),
+                *(p1[lane].eq(prods[lane]) for lane in range(L)),
                 m1.eq(Cat(rem > lane for lane in range(L))),
             ]
 
@@ -165,14 +175,13 @@ class UpdateDatapath(wiring.Component):
         for lane in range(L):
             z = z1[lane]
             delta = _round_shift(z, -r.delta_shift)
-            prod = z * self.scalar if lane < self._dsp_lanes else _mul_logic(self.scalar, z, B)
             with m.Switch(mode):
                 with m.Case(Op.PLUS, Op.RESTORE):
                     m.d.sync += x2[lane].eq(delta)
                 with m.Case(Op.MINUS2):
                     m.d.sync += x2[lane].eq(delta << 1)
                 with m.Case(Op.UPDATE):
-                    m.d.sync += x2[lane].eq(_round_shift(prod, r.product_shift))
+                    m.d.sync += x2[lane].eq(_round_shift(p1[lane], r.product_shift))
 
         # Stage 2: saturating add or subtract, write back.
         new, over = [], []
