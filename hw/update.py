@@ -141,8 +141,8 @@ class UpdateDatapath(wiring.Component):
         m.d.comb += [self.pending.eq(v1 | v2), self.i.ready.eq(self.run)]
 
         accept = self.i.valid & self.i.ready
-        # The product is the long path (a Booth tree or a DSP): it gets the stage from the
-        # engine's output registers to p1 to itself, its rounding the next one.
+        # The product is the long path (a Booth tree or a DSP): it has the stage from the
+        # engine's output registers to p1 to itself, and its rounding is in the next one.
         prods = []
         for lane in range(L):
             z, s = self.i.payload.values[lane], self.scalar
@@ -165,7 +165,7 @@ class UpdateDatapath(wiring.Component):
             ]
 
         # Stage 1 -> 2: the word read for beat k arrives; register it with each lane's term as
-        # a magnitude x and a subtract flag: theta - x folds into the adder (no negation).
+        # x and a subtract flag: theta - x folds into the adder as ~x + 1 (no negation adder).
         th2 = Signal(data.ArrayLayout(signed(W), L))
         x_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 2)
         x2 = Signal(data.ArrayLayout(x_shape, L))

@@ -131,7 +131,9 @@ class Update:
 
         # Pipeline: stage 2 takes stage 1 and the read register, stage 1 takes the beat.
         self.v2, self.a2, self.m2, self.th2 = self.v1, self.a1, self.m1, self.rdata
-        if self.v1:                                   # (the hardware registers every cycle; only these are read)
+        if self.v1:
+            # The hardware registers x2 every cycle (only these values are ever read) and
+            # multiplies one stage earlier (p1); `scalar` and `mode` cannot change in a pass.
             self.t2 = [r.term(self.mode, z, self.scalar) for z in self.z1]
         self.v1 = int(accept)
         if accept:
