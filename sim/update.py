@@ -56,12 +56,12 @@ def host(r: UpdateRules, d: int, rng: random.Random) -> Generator[dict, dict, No
 
     def code() -> int:
         if rng.random() < 0.02:                              # near a rail: saturation
-            return rng.choice((r.lo, r.hi)) - rng.randrange(-40, 41) * (1 if rng.random() < 0.5 else 0)
+            return min(max(rng.choice((r.lo, r.hi)) + rng.randrange(-40, 41), r.lo), r.hi)
         return rng.randrange(-(1 << r.F), 1 << r.F)          # +-1.0
 
     for w in range(min(nwords + 1, r.words)):        # one word past the pass: must stay
         out = yield {"cmd": Cmd.WRITE, "addr": w,
-                     "wdata": pack_word([min(max(code(), r.lo), r.hi) for _ in range(r.lanes)], r.W)}
+                     "wdata": pack_word([code() for _ in range(r.lanes)], r.W)}
     while True:
         yield from idle_gap()
         yield from run(Op.PLUS)
