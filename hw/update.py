@@ -85,7 +85,7 @@ class UpdateDatapath(wiring.Component):
     pending : Out(1)
         A transferred beat is still in the pipeline (not yet written).
     ovf : Out(1)
-        Sticky: some sum saturated since the last ``clear``.
+        Sticky: some sum saturated since the last ``clear`` (set one cycle after the write).
     clear : In(1)
         Clear ``ovf``.
     addr, we, wdata, re, rdata
@@ -198,9 +198,13 @@ class UpdateDatapath(wiring.Component):
             wp.data.eq(Mux(v2, Cat(*new), self.wdata)),
             wp.en.eq(v2 | (self.we & ~self.run)),
         ]
+        # Registered once more before the sticky flag: the OR over every lane's saturation
+        # after the adders was the UP5K's critical path. A pass ends only after this drains.
+        over_r = Signal()
+        m.d.sync += over_r.eq(v2 & Cat(*over).any())
         with m.If(self.clear):
             m.d.sync += self.ovf.eq(0)
-        with m.Elif(v2 & Cat(*over).any()):
+        with m.Elif(over_r):
             m.d.sync += self.ovf.eq(1)
         return m
 

@@ -72,7 +72,7 @@ class Update:
         self.mem = torch.zeros(r.words, r.lanes, dtype=torch.int64)
         self.rdata = [0] * r.lanes
         self.rdata_known = 0        # the read register has no reset value: X until its first read
-        self.running = self.done = self.ovf = self.scalar = 0
+        self.running = self.done = self.ovf = self.over_r = self.scalar = 0
         self.ptr = self.rem = self.mode = 0
         self.v1 = self.v2 = self.a1 = self.a2 = 0
         self.z1 = [0] * r.lanes
@@ -114,20 +114,22 @@ class Update:
             read = self.mem[addr].tolist()
         else:
             read = None
-        ovf = self.ovf
+        over = 0
         if self.v2:
             word = []
             for lane in range(r.lanes):
                 if self.m2[lane]:
-                    v, over = fixed.saturate_flag(self.th2[lane] + self.t2[lane], self._fmt)
+                    v, sat = fixed.saturate_flag(self.th2[lane] + self.t2[lane], self._fmt)
                     word.append(v)
-                    ovf |= int(over)
+                    over |= int(sat)
                 else:
                     word.append(self.th2[lane])
             self.mem[self.a2] = torch.tensor(word, dtype=torch.int64)
         elif cmd == Cmd.WRITE:
             self.mem[addr] = torch.tensor(unpack_word(wdata, r.lanes, r.W), dtype=torch.int64)
-        self.ovf = 0 if cmd == Cmd.CLEAR else ovf
+        # the lanes' saturation is registered (over_r) before it reaches the sticky flag
+        self.ovf = 0 if cmd == Cmd.CLEAR else self.ovf | self.over_r
+        self.over_r = over
 
         # Pipeline: stage 2 takes stage 1 and the read register, stage 1 takes the beat.
         self.v2, self.a2, self.m2, self.th2 = self.v1, self.a1, self.m1, self.rdata
@@ -176,7 +178,7 @@ class Update:
             self.rdata, self.rdata_known = self.mem[nb - 1].tolist(), 1   # the last word read
         theta[:d] = new
         self.ovf |= int(bool(over.any()))
-        self.ptr, self.rem, self.mode, self.done = nb, 0, op, 0
+        self.ptr, self.rem, self.mode, self.done, self.over_r = nb, 0, op, 0, 0
         return theta[:d].clone()
 
     def load_scalar(self, code: int) -> None:
