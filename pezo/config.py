@@ -201,7 +201,7 @@ class UpdateConfig:
     ``param`` and ``scalar`` are signed Q-formats (the parameters, the host's ``lr*g``);
     ``depth`` is the number of parameters the on-chip memory holds; ``dsp_lanes`` is how many
     lanes build their ``scalar x z`` product as a ``*`` that yosys maps to a DSP block, the
-    others as shift-and-add in LUTs (default 7: the UP5K has 8 DSPs and the adaptive engine
+    others in LUTs (radix-4 Booth; default 7: the UP5K has 8 DSPs and the adaptive engine
     uses one; a value above ``engine.lanes`` means every lane).
     """
 
