@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/cosim_speed.py
 	$(PY) benchmarks/engine_stats.py
 	$(PY) benchmarks/engine_synth.py
+	$(PY) benchmarks/update_cycles.py
+	$(PY) benchmarks/update_train.py
 
 # The headline benchmark: PeZO engines against Gaussian sources, both targets, results cached
 # in out/cache (a rerun is instant); writes docs/results/hardware.md.

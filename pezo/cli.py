@@ -49,6 +49,10 @@ def cmd_config_check(args) -> int:
         cfg.engine.check_bank()
     except ConfigError as e:
         print(f"note: fine for the LFSR bank alone, but the engine cannot be built from it: {e}")
+    try:
+        cfg.update.check_engine(cfg.engine)
+    except ConfigError as e:
+        print(f"note: the update datapath cannot be built from it: {e}")
     return 0
 
 

@@ -239,19 +239,57 @@ class EngineConfig:
 
 @dataclass(frozen=True)
 class UpdateConfig:
-    """The fixed-point ZO update datapath (DESIGN.md 4.5)."""
+    """The fixed-point ZO update datapath (DESIGN.md 4.5, docs/update.md).
+
+    ``param`` and ``scalar`` are signed Q-formats (the parameters, the host's ``lr*g``);
+    ``depth`` is the number of parameters the on-chip memory holds; ``dsp_lanes`` is how many
+    lanes build their ``scalar x z`` product as a ``*`` that yosys maps to a DSP block, the
+    others in LUTs (radix-4 Booth; default 7: the UP5K has 8 DSPs and the adaptive engine
+    uses one; a value above ``engine.lanes`` means every lane).
+    """
 
     param: str = "Q4.12"
     eps_shift: int = 6
+    depth: int = 4096
+    scalar: str = "Q2.14"
+    dsp_lanes: int = 7
 
     def validate(self, path: str) -> None:
-        m = re.fullmatch(r"U?Q(\d+)(?:\.(\d+))?", self.param)
-        if not m:
-            raise ConfigError(f"{path}.param", self.param, 'a Q-format such as "Q4.12"')
-        frac = int(m.group(2) or 0)
-        if not 2 <= int(m.group(1)) + frac <= 32:
-            raise ConfigError(f"{path}.param", self.param, "total width must be 2..32 bits")
+        frac = _signed_q(f"{path}.param", self.param)[1]
         _in_range(f"{path}.eps_shift", self.eps_shift, 0, frac, f"(eps = 2**-eps_shift within the {frac} fraction bits)")
+        _in_range(f"{path}.depth", self.depth, 1, 1 << 20, "(parameters held in on-chip memory)")
+        _signed_q(f"{path}.scalar", self.scalar)
+        _in_range(f"{path}.dsp_lanes", self.dsp_lanes, 0, 64, "(lanes whose product uses a DSP block)")
+
+    def check_engine(self, engine: "EngineConfig", path: str = "update") -> None:
+        """The memory must suit the engine that feeds it; checked when the datapath is built."""
+        if self.depth % engine.lanes:
+            raise ConfigError(f"{path}.depth", self.depth,
+                              f"must be a multiple of engine.lanes = {engine.lanes} (one memory word per beat)")
+        if self.depth > engine.max_params:
+            raise ConfigError(f"{path}.depth", self.depth,
+                              f"exceeds engine.max_params = {engine.max_params}: the engine could not "
+                              "stream a pass over the whole memory")
+
+    @property
+    def param_format(self) -> tuple[int, int]:
+        """(integer bits incl. sign, fraction bits) of a parameter."""
+        return _signed_q("update.param", self.param)
+
+    @property
+    def scalar_format(self) -> tuple[int, int]:
+        """(integer bits incl. sign, fraction bits) of the ``lr*g`` scalar."""
+        return _signed_q("update.scalar", self.scalar)
+
+
+def _signed_q(path: str, text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"Q(\d+)(?:\.(\d+))?", text)
+    if not m:
+        raise ConfigError(path, text, 'a Q-format such as "Q4.12" (signed: parameters and lr*g have a sign)')
+    ints, frac = int(m.group(1)), int(m.group(2) or 0)
+    if ints < 1 or not 2 <= ints + frac <= 32:
+        raise ConfigError(path, text, "needs >= 1 integer bit (the sign) and a total width of 2..32 bits")
+    return ints, frac
 
 
 @dataclass(frozen=True)

@@ -117,11 +117,40 @@ def _engine_extras(cfg: Config) -> dict:
     }
 
 
+def _update_component(cfg: Config) -> wiring.Component:
+    from pezo.hw.update import UpdateSystem
+
+    return UpdateSystem(cfg)
+
+
+def _update_trace(cfg: Config, cycles: int, seed: int):
+    from pezo.sim import update
+
+    return update.trace(cfg, cycles, seed)
+
+
+def _update_extras(cfg: Config) -> dict:
+    from pezo.update_rules import UpdateRules
+
+    r = UpdateRules.from_config(cfg)
+    return {
+        **_engine_extras(cfg),
+        "param": cfg.update.param,
+        "scalar": cfg.update.scalar,
+        "eps_shift": cfg.update.eps_shift,
+        "depth": r.depth,
+        "memory_bits": r.depth * r.W,
+        "dsp_lanes": min(cfg.update.dsp_lanes, r.lanes),
+    }
+
+
 DESIGNS: dict[str, Design] = {
     "lfsr": Design("lfsr", "LFSR bank (engine.lfsr)", _lfsr_component, _lfsr_trace, _lfsr_extras,
                    stimulus=_lfsr_stimulus),
     "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras,
                      stimulus=_engine_stimulus),
+    "update": Design("update", "engine + ZO update datapath + controller (engine.*, update.*)",
+                     _update_component, _update_trace, _update_extras),
 }
 
 

@@ -229,12 +229,15 @@ class CosimResult:
         Waveform file (FST for Icarus, VCD for Verilator) if ``waves=True``.
     log : Path
         Simulator log.
+    report : dict
+        The JSON report the test module wrote (a custom test module adds its results here).
     """
 
     cycles: int
     seconds: float
     waveform: Path | None
     log: Path
+    report: dict = field(default_factory=dict)
 
     @property
     def cycles_per_second(self) -> float:
@@ -430,10 +433,12 @@ def _build(runner: Runner, simulator: str, version: str, verilog: Path, toplevel
 def cosimulate(
     verilog: Path,
     toplevel: str,
-    trace: Trace,
+    trace: Trace | None,
     build_dir: Path,
     simulator: str = "icarus",
     waves: bool = False,
+    test_module: str = TEST_MODULE,
+    extra_env: Mapping[str, str] | None = None,
 ) -> CosimResult:
     """Simulate *verilog* against *trace*, checking every output every cycle.
 
@@ -453,6 +458,12 @@ def cosimulate(
         Simulator to use.
     waves : bool
         Record a waveform (``waves.fst`` with Icarus, ``waves.vcd`` with Verilator).
+    test_module : str
+        The cocotb test module; the default replays *trace*. Another module (a host in the
+        loop, e.g. :mod:`pezo.sim.tb_update_train`) gets ``trace=None``, reads its arguments
+        from *extra_env* and must write the report (``status``, ``cycles``) itself.
+    extra_env : mapping, optional
+        More environment variables for the test module.
 
     Returns
     -------
@@ -482,7 +493,8 @@ def cosimulate(
     for stale in (report_file, waveform):
         if stale is not None:
             stale.unlink(missing_ok=True)
-    trace.write(trace_file)
+    if trace is not None:
+        trace.write(trace_file)
 
     plusargs: list[str] = []
     test_args: list[str] = []
@@ -498,13 +510,13 @@ def cosimulate(
         started = time.perf_counter()
         try:
             runner.test(
-                test_module=TEST_MODULE,
+                test_module=test_module,
                 hdl_toplevel=toplevel,
                 hdl_toplevel_lang="verilog",  # lets test() run without build() in this process
                 build_dir=sim_dir,
                 test_dir=sim_dir,
                 results_xml=str(results_xml),
-                extra_env={"PEZO_TRACE": str(trace_file), "PEZO_REPORT": str(report_file)},
+                extra_env={"PEZO_TRACE": str(trace_file), "PEZO_REPORT": str(report_file), **(extra_env or {})},
                 plusargs=plusargs,
                 test_args=test_args,
                 waves=waves,
@@ -528,6 +540,7 @@ def cosimulate(
         _, failed = get_results(results_xml)
     except RuntimeError:
         failed = 1
-    if crash is not None or failed or status != "pass" or report.get("cycles") != len(trace):
+    expected = len(trace) if trace is not None else report.get("cycles")
+    if crash is not None or failed or status != "pass" or report.get("cycles") != expected:
         raise _failure(f"simulation of {toplevel} with {simulator} failed", sim_log)
-    return CosimResult(cycles=report["cycles"], seconds=seconds, waveform=waveform, log=sim_log)
+    return CosimResult(cycles=report["cycles"], seconds=seconds, waveform=waveform, log=sim_log, report=report)

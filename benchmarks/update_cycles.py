@@ -1,0 +1,60 @@
+"""Cycles per ZO step of the update system as a function of d and lanes: formula vs measured.
+
+    .venv/bin/python benchmarks/update_cycles.py
+
+Measured: the golden model (equal to the RTL every cycle, see tests/cosim/test_update_cosim.py)
+run cycle by cycle with a host that issues each command in the cycle after ``busy`` falls and
+no stalls; the second of two ZO steps (PLUS, MINUS2, RESTORE, SCALAR, UPDATE) is counted.
+Formula (docs/update.md): ``E + 4*ceil(d/L) + 21`` with ``E`` the engine's fill/scale cycles
+(``2P + 3`` adaptive, ``P`` fixed, pool size P = 64). The training host also reads theta back
+after PLUS and MINUS2: ``+ 2*ceil(d/L)`` cycles.
+"""
+
+from __future__ import annotations
+
+from common import write
+from pezo.config import Config
+from pezo.sw.golden.update import Update
+from pezo.update_rules import Cmd, Op
+
+LANES = (1, 2, 4, 8, 16)
+DS = (64, 512, 4096)
+
+
+def measure(g: Update, d: int) -> int:
+    n = 0
+    for op in Op:
+        if op == Op.UPDATE:
+            g.step({"cmd": Cmd.SCALAR, "wdata": 3})
+            n += 1
+        out = g.step({"cmd": Cmd.PASS, "op": op, "d": d})
+        n += 1
+        while out["busy"]:
+            out = g.step({})
+            n += 1
+    return n
+
+
+def main() -> None:
+    rows = []
+    for mode in ("adaptive", "fixed"):
+        for lanes in LANES:
+            cfg = Config().replace(**{"engine.lanes": lanes, "engine.scale.mode": mode,
+                                      "engine.lfsr.lanes": 2 if lanes > 8 else 1})
+            for d in DS:
+                g = Update(cfg)
+                measure(g, d)
+                got = measure(g, d)
+                e = g.engine_fill_cycles()
+                nb = -(-d // lanes)
+                formula = e + 4 * nb + 21
+                rows.append({"scale": mode, "lanes": lanes, "d": d, "E": e, "measured": got,
+                             "formula": formula, "match": got == formula,
+                             "cycles/param": round(got / d, 3), "with read-back": got + 2 * nb})
+    write("update_cycles", rows, ["scale", "lanes", "d", "E", "measured", "formula", "match",
+                                  "cycles/param", "with read-back"],
+          "Update system: cycles per ZO step (4 passes), golden model = RTL")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,307 @@
+"""The fixed-point ZO update datapath and the ``pezo_update`` system around it.
+
+* :class:`UpdateDatapath`: the parameter memory and its read-modify-write pipeline, ``lanes``
+  parameters per cycle from the engine's stream.
+* :class:`UpdateSystem`: engine + datapath + controller + host registers, the design a user puts
+  on the FPGA (``pezo generate|sim|synth update``).
+
+The register-level contract is docs/update.md; the golden model (``pezo.sw.golden.update``)
+implements the same page, and the fixed-point rules both use are :mod:`pezo.update_rules`.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from pezo.config import Config
+from pezo.hw.engine import Engine
+from pezo.update_rules import Cmd, Op, UpdateRules
+
+__all__ = ["UpdateDatapath", "UpdateSystem"]
+
+
+def _round_shift(x, k: int):
+    """``x * 2**-k`` rounded to nearest, ties to even (``k > 0``); exact left shift if ``k <= 0``."""
+    if k <= 0:
+        return x << -k
+    q = x >> k                                    # arithmetic: floor
+    sticky = x[:k - 1].any() if k > 1 else Const(0, 1)
+    return q + (x[k - 1] & (sticky | q[0]))
+
+
+def _mul_logic(s, z, bits: int):
+    """``s * z`` (z signed ``bits`` wide) from LUTs and carry chains instead of a DSP: radix-4
+    Booth recoding of z (digits -2..2, so ceil(bits/2) partial products, each a select of
+    0, s or 2s, inverted for negative digits with the +1 collected in one correction term),
+    summed by a balanced adder tree. Exact for every input."""
+    zz = Cat(Const(0, 1), z, z[bits - 1])          # z[-1] = 0, one sign bit of headroom
+    zero = Const(0, signed(len(s) + 1))
+    terms, corr = [], []
+    for j in range((bits + 1) // 2):
+        b0, b1, b2 = zz[2 * j], zz[2 * j + 1], zz[2 * j + 2]
+        one = b0 ^ b1
+        two = (b2 & ~b1 & ~b0) | (~b2 & b1 & b0)
+        mag = Mux(two, s << 1, Mux(one, s, zero))
+        terms.append(Mux(b2, ~mag, mag) << (2 * j))   # ~mag = -mag - 1
+        corr += [b2, Const(0, 1)]
+    terms.append(Cat(*corr))                          # the +1 of every negative digit
+    while len(terms) > 1:
+        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]
+
+
+def beat_layout(cfg: Config) -> data.StructLayout:
+    e = cfg.engine
+    return data.StructLayout({"values": data.ArrayLayout(signed(e.value_bits), e.lanes), "last": 1})
+
+
+class UpdateDatapath(wiring.Component):
+    """Parameter memory with a read-modify-write pipeline fed by the engine's stream.
+
+    Parameters
+    ----------
+    cfg : Config
+        ``cfg.update`` (param, eps_shift, depth, scalar, dsp_lanes) and ``cfg.engine``
+        (lanes, value_bits).
+
+    Attributes
+    ----------
+    i : In(stream.Signature(values[L], last))
+        The engine's beats; ``ready = run``. Beat ``k`` of a pass updates memory word ``k``.
+    run : In(1)
+        A pass is in progress: the stream owns both memory ports.
+    start : In(1)
+        With ``op`` and ``d``: start a pass (word pointer to 0, ``op`` latched, ``d`` parameters
+        to go, so the lanes past ``d`` in the last beat keep their value).
+    op : In(2)
+        :class:`pezo.update_rules.Op`.
+    d : In(range(depth + 1))
+        Pass length (``<= depth``; the system clamps it).
+    scalar : In(signed(S))
+        The ``lr*g`` code used by ``UPDATE``.
+    pending : Out(1)
+        A transferred beat is still in the pipeline (not yet written).
+    ovf : Out(1)
+        Sticky: some sum saturated since the last ``clear`` (set one cycle after the write).
+    clear : In(1)
+        Clear ``ovf``.
+    addr, we, wdata, re, rdata
+        Host port, honoured while ``run`` is low: ``we`` writes ``wdata`` to word ``addr``;
+        ``re`` reads word ``addr`` into ``rdata`` (visible after the edge). ``rdata`` is the
+        memory's read register, which the pass also uses.
+
+    Timing: a beat transferred at edge ``c`` has its word read and its products ``scalar * z``
+    registered at that edge, its term registered at ``c + 1`` and its word written at ``c + 2``
+    (``PIPELINE_DEPTH = 2``).
+    Consecutive beats touch different words, so the pipeline needs no forwarding.
+    """
+
+    def __init__(self, cfg: Config):
+        self._r = r = UpdateRules.from_config(cfg)
+        self._dsp_lanes = min(cfg.update.dsp_lanes, r.lanes)
+        super().__init__({
+            "i": In(stream.Signature(beat_layout(cfg))),
+            "run": In(1),
+            "start": In(1),
+            "op": In(2),
+            "d": In(range(r.depth + 1)),
+            "scalar": In(signed(r.S)),
+            "pending": Out(1),
+            "ovf": Out(1),
+            "clear": In(1),
+            "addr": In(range(r.words)),
+            "we": In(1),
+            "wdata": In(r.lanes * r.W),
+            "re": In(1),
+            "rdata": Out(r.lanes * r.W),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        r = self._r
+        L, W, B = r.lanes, r.W, r.B
+
+        m.submodules.mem = mem = Memory(shape=r.lanes * W, depth=r.words, init=[])
+        rp = mem.read_port(transparent_for=())
+        wp = mem.write_port()
+        m.d.comb += self.rdata.eq(rp.data)
+
+        ptr = Signal(range(r.words))
+        rem = Signal(range(r.depth + 1))
+        mode = Signal(2)
+        v1, v2 = Signal(), Signal()
+        a1, a2 = Signal.like(ptr), Signal.like(ptr)
+        z1 = Signal(data.ArrayLayout(signed(B), L))
+        p_shape = signed(r.S + B + 2)
+        p1 = Signal(data.ArrayLayout(p_shape, L))      # s * z, multiplied as the beat arrives
+        m1, m2 = Signal(L), Signal(L)
+        m.d.comb += [self.pending.eq(v1 | v2), self.i.ready.eq(self.run)]
+
+        accept = self.i.valid & self.i.ready
+        # The product is the long path (a Booth tree or a DSP): it has the stage from the
+        # engine's output registers to p1 to itself, and its rounding is in the next one.
+        prods = []
+        for lane in range(L):
+            z, s = self.i.payload.values[lane], self.scalar
+            prods.append((z * s if lane < self._dsp_lanes else _mul_logic(s, z, B)).as_signed())
+        m.d.comb += [
+            rp.addr.eq(Mux(self.run, ptr, self.addr)),
+            rp.en.eq(accept | (self.re & ~self.run)),
+        ]
+        with m.If(self.start):
+            m.d.sync += [ptr.eq(0), rem.eq(self.d), mode.eq(self.op)]
+        m.d.sync += v1.eq(accept)
+        with m.If(accept):
+            m.d.sync += [
+                ptr.eq(ptr + 1),
+                rem.eq(Mux(rem > L, rem - L, 0)),
+                a1.eq(ptr),
+                z1.eq(self.i.payload.values),
+                *(p1[lane].eq(prods[lane]) for lane in range(L)),
+                m1.eq(Cat(rem > lane for lane in range(L))),
+            ]
+
+        # Stage 1 -> 2: the word read for beat k arrives; register it with each lane's term as
+        # x and a subtract flag: theta - x folds into the adder as ~x + 1 (no negation adder).
+        th2 = Signal(data.ArrayLayout(signed(W), L))
+        x_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 2)
+        x2 = Signal(data.ArrayLayout(x_shape, L))
+        sub2 = Signal()
+        m.d.sync += [v2.eq(v1), a2.eq(a1), m2.eq(m1), th2.eq(rp.data),
+                     sub2.eq((mode == Op.MINUS2) | (mode == Op.UPDATE))]
+        for lane in range(L):
+            z = z1[lane]
+            delta = _round_shift(z, -r.delta_shift)
+            with m.Switch(mode):
+                with m.Case(Op.PLUS, Op.RESTORE):
+                    m.d.sync += x2[lane].eq(delta)
+                with m.Case(Op.MINUS2):
+                    m.d.sync += x2[lane].eq(delta << 1)
+                with m.Case(Op.UPDATE):
+                    m.d.sync += x2[lane].eq(_round_shift(p1[lane], r.product_shift))
+
+        # Stage 2: saturating add or subtract, write back.
+        new, over = [], []
+        for lane in range(L):
+            total = Signal(signed(max(W, len(x2[lane])) + 1), name=f"sum{lane}")
+            flip = Mux(sub2, ~x2[lane], x2[lane])
+            m.d.comb += total.eq(th2[lane] + flip + sub2)
+            hi, lo = total > r.hi, total < r.lo
+            sat = Mux(hi, Const(r.hi, signed(W)), Mux(lo, Const(r.lo, signed(W)), total[:W]))
+            new.append(Mux(m2[lane], sat, th2[lane])[:W])
+            over.append(m2[lane] & (hi | lo))
+        m.d.comb += [
+            wp.addr.eq(Mux(v2, a2, self.addr)),
+            wp.data.eq(Mux(v2, Cat(*new), self.wdata)),
+            wp.en.eq(v2 | (self.we & ~self.run)),
+        ]
+        # Registered once more before the sticky flag: the OR over every lane's saturation
+        # after the adders was the UP5K's critical path. A pass ends only after this drains.
+        over_r = Signal()
+        m.d.sync += over_r.eq(v2 & Cat(*over).any())
+        with m.If(self.clear):
+            m.d.sync += self.ovf.eq(0)
+        with m.Elif(over_r):
+            m.d.sync += self.ovf.eq(1)
+        return m
+
+
+class UpdateSystem(wiring.Component):
+    """Engine + update datapath + controller + host registers (top module ``pezo_update``).
+
+    Parameters
+    ----------
+    cfg : Config
+        The whole configuration (``engine`` and ``update``).
+
+    Attributes
+    ----------
+    cmd : In(3)
+        :class:`pezo.update_rules.Cmd`, acted on only while ``busy`` is low (one per cycle).
+    op : In(2)
+        The pass of a ``PASS`` command (:class:`pezo.update_rules.Op`); ``PLUS`` starts a new
+        engine step (``begin``), the others replay it.
+    addr : In(range(depth // lanes))
+        Word address of ``WRITE``/``READ``.
+    wdata : In(lanes * W)
+        Word of ``WRITE`` (lane ``l`` at bits ``l*W``); its low S bits are the ``SCALAR`` code.
+    d : In(range(depth + 1))
+        Pass length of ``PASS``, clamped to ``depth``; the same for the four passes of a step.
+    stall : In(1)
+        Test hook: blocks the stream between engine and datapath (``valid`` and ``ready`` both
+        forced low) in the cycles it is high, as back-pressure would. Tie low in use.
+    rdata : Out(lanes * W)
+        Word read by the last ``READ`` (the memory's read register).
+    busy : Out(1)
+        A pass is running.
+    done : Out(1)
+        High for one cycle after a pass has completed (its last word written).
+    ovf : Out(1)
+        Sticky saturation flag; cleared by ``CLEAR``.
+    """
+
+    def __init__(self, cfg: Config):
+        self._cfg = cfg
+        self._r = r = UpdateRules.from_config(cfg)
+        super().__init__({
+            "cmd": In(3),
+            "op": In(2),
+            "addr": In(range(r.words)),
+            "wdata": In(r.lanes * r.W),
+            "d": In(range(r.depth + 1)),
+            "stall": In(1),
+            "rdata": Out(r.lanes * r.W),
+            "busy": Out(1),
+            "done": Out(1),
+            "ovf": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        r = self._r
+        m.submodules.engine = eng = Engine(self._cfg)
+        m.submodules.datapath = dp = UpdateDatapath(self._cfg)
+
+        running = Signal()
+        scalar = Signal(signed(r.S))
+        idle = ~running
+        cmd = Signal(3)
+        m.d.comb += cmd.eq(Mux(idle, self.cmd, Cmd.NOP))
+        d_eff = Mux(self.d > r.depth, r.depth, self.d)
+        is_pass = cmd == Cmd.PASS
+
+        m.d.comb += [
+            # the stream between engine and datapath, with the test stall
+            dp.i.valid.eq(eng.o.valid & ~self.stall),
+            dp.i.payload.eq(eng.o.payload),
+            eng.o.ready.eq(dp.i.ready & ~self.stall),
+            eng.begin.eq(is_pass & (self.op == Op.PLUS)),
+            eng.replay.eq(is_pass & (self.op != Op.PLUS)),
+            eng.d.eq(d_eff),
+            dp.run.eq(running),
+            dp.start.eq(is_pass),
+            dp.op.eq(self.op),
+            dp.d.eq(d_eff),
+            dp.scalar.eq(scalar),
+            dp.clear.eq(cmd == Cmd.CLEAR),
+            dp.addr.eq(self.addr),
+            dp.we.eq(cmd == Cmd.WRITE),
+            dp.wdata.eq(self.wdata),
+            dp.re.eq(cmd == Cmd.READ),
+            self.rdata.eq(dp.rdata),
+            self.busy.eq(running),
+            self.ovf.eq(dp.ovf),
+        ]
+        with m.If(cmd == Cmd.SCALAR):
+            m.d.sync += scalar.eq(self.wdata[:r.S])
+        m.d.sync += self.done.eq(0)
+        with m.If(is_pass):
+            m.d.sync += running.eq(1)
+        # The engine leaves IDLE at the PASS edge, so in the pass it is idle again only once
+        # it has streamed every beat; then the pipeline drains.
+        with m.If(running & eng.idle & ~dp.pending):
+            m.d.sync += [running.eq(0), self.done.eq(1)]
+        return m

@@ -1,0 +1,138 @@
+"""Fixed-point rules of the ZO update datapath, shared by its hardware and its golden model.
+
+Symbols (docs/update.md): parameters are signed ``Q(W-F).F`` codes (``update.param``), engine
+values are signed B-bit codes read as ``Q3.(B-3)`` (``engine.value_bits``), the host's
+``lr*g`` scalar is a signed ``Q(S-Fs).Fs`` code (``update.scalar``), ``eps = 2**-e``
+(``update.eps_shift``).
+
+* **delta** (perturbation, once per value): ``z * eps`` in the parameter format,
+  ``z * 2**ds`` with ``ds = F - (B-3) - e``; exact when ``ds >= 0``, else rounded to nearest,
+  ties to even (symmetric: ``delta(-z) = -delta(z)``, so the perturbation keeps zero mean).
+* **product** (update): ``s * z`` (exact, ``S + B`` bits) in the parameter format, shifted
+  right by ``ps = Fs + (B-3) - F`` rounding to nearest, ties to even (left, exact, if ``ps < 0``).
+* **ops** (the term added to theta): ``PLUS`` and ``RESTORE`` ``+delta``, ``MINUS2``
+  ``-(delta << 1)``, ``UPDATE`` ``-product``; the sum saturates to the parameter range and
+  raises the sticky overflow flag. Without saturation PLUS, MINUS2, RESTORE return theta
+  bit-exactly.
+
+Every function takes Python ints or torch int64 tensors (through :mod:`pezo.fixed`), so the
+hardware and the model cannot disagree about a rounding; this module never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from pezo import fixed
+from pezo.config import Config
+
+__all__ = ["Op", "Cmd", "UpdateRules", "PIPELINE_DEPTH"]
+
+#: Cycles from a beat's transfer to its write: read issued, term registered, written.
+PIPELINE_DEPTH = 2
+
+
+class Op(IntEnum):
+    """The four passes of a ZO step, in order; PLUS starts a new engine step (``begin``)."""
+
+    PLUS = 0      # theta + eps*z
+    MINUS2 = 1    # theta - 2*eps*z
+    RESTORE = 2   # theta + eps*z (back to theta)
+    UPDATE = 3    # theta - (lr*g)*z
+
+
+class Cmd(IntEnum):
+    """Host commands of the ``pezo_update`` system (acted on only while ``busy`` is low)."""
+
+    NOP = 0
+    WRITE = 1     # mem[addr] <- wdata (one word: lanes parameters)
+    READ = 2      # rdata <- mem[addr], visible after the next edge
+    SCALAR = 3    # scalar <- wdata[0:S] (the lr*g code)
+    PASS = 4      # run pass `op` over d parameters
+    CLEAR = 5     # clear the sticky overflow flag
+
+
+@dataclass(frozen=True)
+class UpdateRules:
+    """Widths and rounding of the datapath for one configuration.
+
+    Parameters
+    ----------
+    W, F : int
+        Parameter width and fraction bits.
+    S, Fs : int
+        Scalar width and fraction bits.
+    B : int
+        Engine value bits (``Q3.(B-3)``).
+    eps_shift : int
+        ``eps = 2**-eps_shift``.
+    lanes, depth : int
+        Parameters per word and per memory.
+    """
+
+    W: int
+    F: int
+    S: int
+    Fs: int
+    B: int
+    eps_shift: int
+    lanes: int
+    depth: int
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> "UpdateRules":
+        u, e = cfg.update, cfg.engine
+        u.check_engine(e)
+        pi, pf = u.param_format
+        si, sf = u.scalar_format
+        return cls(pi + pf, pf, si + sf, sf, e.value_bits, u.eps_shift, e.lanes, u.depth)
+
+    @property
+    def words(self) -> int:
+        """Memory words (one word = ``lanes`` parameters)."""
+        return self.depth // self.lanes
+
+    @property
+    def delta_shift(self) -> int:
+        return self.F - (self.B - 3) - self.eps_shift
+
+    @property
+    def product_shift(self) -> int:
+        return self.Fs + (self.B - 3) - self.F
+
+    @property
+    def lo(self) -> int:
+        return -(1 << (self.W - 1))
+
+    @property
+    def hi(self) -> int:
+        return (1 << (self.W - 1)) - 1
+
+    def _shift(self, x, k: int):
+        return x * (1 << k) if k >= 0 else fixed.shift_right(x, -k, fixed.Rounding.NEAREST_EVEN)
+
+    def delta(self, z):
+        """``z * eps`` as a parameter code (see the module docstring)."""
+        return self._shift(z, self.delta_shift)
+
+    def product(self, s, z):
+        """``s * z`` as a parameter code."""
+        return self._shift(s * z, -self.product_shift)
+
+    def term(self, op: int, z, s=0):
+        """What the pass ``op`` adds to theta."""
+        if op in (Op.PLUS, Op.RESTORE):
+            return self.delta(z)
+        if op == Op.MINUS2:
+            return -2 * self.delta(z)
+        return -self.product(s, z)
+
+    def apply(self, theta, op: int, z, s=0):
+        """``(new theta, overflowed)``: theta + term, saturated to the parameter range."""
+        raw = theta + self.term(op, z, s)
+        return fixed.saturate_flag(raw, fixed.QFormat(self.W - self.F, self.F))
+
+    def d_eff(self, d: int) -> int:
+        """The pass length the controller uses: ``min(d, depth)``."""
+        return min(int(d), self.depth)

@@ -1,0 +1,249 @@
+"""Golden model of the ``pezo_update`` system (:mod:`pezo.hw.update`), bit-exact and cycle-accurate.
+
+Follows ``docs/update.md`` register by register: the engine (:class:`pezo.sw.golden.engine.Engine`),
+the datapath's memory and two-stage read-modify-write pipeline, the controller and the host
+registers. Two ways to drive it:
+
+* :meth:`Update.step`: one rising edge with the ports ``cmd``, ``op``, ``addr``, ``wdata``,
+  ``d``, ``stall``, for the every-cycle co-simulation;
+* :meth:`Update.run_pass` / :meth:`Update.zo_step`: whole passes, vectorised, with the values from
+  :meth:`Engine.passes`; the memory, the sticky flag and the engine end as :meth:`step` leaves
+  them (the pass's values do not depend on stalls).
+
+:class:`FloatReference` is the same algorithm in float64, with the error bound of the fixed-point
+datapath against it (:meth:`FloatReference.bound`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pezo import fixed
+from pezo.config import Config
+from pezo.update_rules import PIPELINE_DEPTH, Cmd, Op, UpdateRules
+from pezo.sw.golden.engine import Engine
+
+__all__ = ["Update", "FloatReference", "Cmd", "Op", "pack_word", "unpack_word"]
+
+
+def pack_word(values, bits: int) -> int:
+    """Lane codes as one word's bit pattern, lane ``l`` at bit ``l*bits``."""
+    mask = (1 << bits) - 1
+    return sum((int(v) & mask) << (i * bits) for i, v in enumerate(values))
+
+
+def unpack_word(word: int, lanes: int, bits: int) -> list[int]:
+    """Signed lane codes of a word's bit pattern."""
+    out = []
+    for i in range(lanes):
+        v = (int(word) >> (i * bits)) & ((1 << bits) - 1)
+        out.append(v - (1 << bits) if v >> (bits - 1) else v)
+    return out
+
+
+class Update:
+    """Golden update system: engine + datapath + controller + host registers.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration the hardware is built from.
+
+    Notes
+    -----
+    Ports: inputs ``cmd``, ``op``, ``addr``, ``wdata`` (bit pattern), ``d``, ``stall``
+    (absent = 0); outputs ``rdata`` (bit pattern), ``busy``, ``done``, ``ovf``. ``rdata`` is the
+    memory's read register, which has no reset value: defined once ``rdata_known`` is 1.
+    A ``PASS`` of ``d >= 1`` parameters with no stall takes ``E + nb + 5`` cycles from the
+    command's edge to ``busy`` low (``d = 0``: ``E + 3``), ``nb = ceil(d/L)`` and ``E`` the
+    engine's fill/scale cycles (``PLUS`` only; see :meth:`pass_cycles`).
+    """
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.r = UpdateRules.from_config(cfg)
+        self.engine = Engine(cfg)
+        self.reset()
+
+    def reset(self) -> None:
+        """Registers to their reset values; memory to zero (the bitstream's initial contents)."""
+        r = self.r
+        self.engine.reset()
+        self.mem = torch.zeros(r.words, r.lanes, dtype=torch.int64)
+        self.rdata = [0] * r.lanes
+        self.rdata_known = 0        # the read register has no reset value: X until its first read
+        self.running = self.done = self.ovf = self.over_r = self.scalar = 0
+        self.ptr = self.rem = self.mode = 0
+        self.v1 = self.v2 = self.a1 = self.a2 = 0
+        self.z1 = [0] * r.lanes
+        self.m1 = self.m2 = [0] * r.lanes
+        self.th2 = self.t2 = [0] * r.lanes
+        self._fmt = fixed.QFormat(r.W - r.F, r.F)
+        self._z = torch.zeros(0, dtype=torch.int64)     # values of the current step (vectorised)
+
+    def outputs(self) -> dict:
+        return {"rdata": pack_word(self.rdata, self.r.W), "busy": self.running, "done": self.done,
+                "ovf": self.ovf}
+
+    @property
+    def theta(self) -> torch.Tensor:
+        """All parameter codes, flattened (parameter ``i`` = word ``i // L``, lane ``i % L``)."""
+        return self.mem.view(-1)
+
+    # -- one cycle --------------------------------------------------------------------------
+
+    def step(self, inputs: dict | None = None) -> dict:
+        """One rising edge; returns :meth:`outputs` after it."""
+        inputs = inputs or {}
+        r = self.r
+        get = lambda name: int(inputs.get(name, 0))          # noqa: E731
+        cmd = Cmd.NOP if self.running else get("cmd")
+        op, addr, wdata, stall = get("op"), get("addr"), get("wdata"), get("stall")
+        d_eff = r.d_eff(get("d"))
+        is_pass = cmd == Cmd.PASS
+
+        run_now = bool(self.running)
+        eo = self.engine.outputs()
+        accept = bool(eo["valid"]) and run_now and not stall
+        finish = self.running and eo["idle"] and not (self.v1 or self.v2)
+
+        # Memory: the read register reads before this edge's write (no transparency).
+        if accept:
+            read = self.mem[self.ptr].tolist()
+        elif cmd == Cmd.READ:
+            read = self.mem[addr].tolist()
+        else:
+            read = None
+        over = 0
+        if self.v2:
+            word = []
+            for lane in range(r.lanes):
+                if self.m2[lane]:
+                    v, sat = fixed.saturate_flag(self.th2[lane] + self.t2[lane], self._fmt)
+                    word.append(v)
+                    over |= int(sat)
+                else:
+                    word.append(self.th2[lane])
+            self.mem[self.a2] = torch.tensor(word, dtype=torch.int64)
+        elif cmd == Cmd.WRITE:
+            self.mem[addr] = torch.tensor(unpack_word(wdata, r.lanes, r.W), dtype=torch.int64)
+        # the lanes' saturation is registered (over_r) before it reaches the sticky flag
+        self.ovf = 0 if cmd == Cmd.CLEAR else self.ovf | self.over_r
+        self.over_r = over
+
+        # Pipeline: stage 2 takes stage 1 and the read register, stage 1 takes the beat.
+        self.v2, self.a2, self.m2, self.th2 = self.v1, self.a1, self.m1, self.rdata
+        if self.v1:
+            # The hardware registers x2 every cycle (only these values are ever read) and
+            # multiplies one stage earlier (p1); `scalar` and `mode` cannot change in a pass.
+            self.t2 = [r.term(self.mode, z, self.scalar) for z in self.z1]
+        self.v1 = int(accept)
+        if accept:
+            self.a1, self.z1 = self.ptr, eo["values"].tolist()
+            self.m1 = [int(self.rem > lane) for lane in range(r.lanes)]
+            self.ptr, self.rem = self.ptr + 1, max(self.rem - r.lanes, 0)
+        if read is not None:
+            self.rdata, self.rdata_known = read, 1
+        if is_pass:
+            self.ptr, self.rem, self.mode = 0, d_eff, op
+
+        if cmd == Cmd.SCALAR:
+            self.scalar = fixed.from_unsigned(wdata, fixed.QFormat(r.S, 0))
+        self.done = int(finish)
+        if is_pass:
+            self.running = 1
+        elif finish:
+            self.running = 0
+
+        self.engine.step({"begin": int(is_pass and op == Op.PLUS), "replay": int(is_pass and op != Op.PLUS),
+                          "d": d_eff, "ready": int(run_now and not stall)})
+        return self.outputs()
+
+    # -- whole passes, vectorised -----------------------------------------------------------
+
+    def run_pass(self, op: int, d: int) -> torch.Tensor:
+        """Run one ``PASS`` to completion, as the hardware would; returns the new theta[:d]."""
+        if self.running:
+            raise RuntimeError("run_pass() needs the system idle")
+        r = self.r
+        d = r.d_eff(d)
+        if op == Op.PLUS:
+            self._z = self.engine.passes(1, d)[0]
+        elif self._z.numel() != d:
+            raise ValueError(f"pass {Op(op).name} of d = {d} does not replay a PLUS pass of d = {self._z.numel()}")
+        theta = self.theta
+        new, over = r.apply(theta[:d].clone(), op, self._z, self.scalar)
+        nb = -(-d // r.lanes)
+        if nb:
+            self.rdata, self.rdata_known = self.mem[nb - 1].tolist(), 1   # the last word read
+        theta[:d] = new
+        self.ovf |= int(bool(over.any()))
+        self.ptr, self.rem, self.mode, self.done, self.over_r = nb, 0, op, 0, 0
+        return theta[:d].clone()
+
+    def load_scalar(self, code: int) -> None:
+        self.scalar = int(code)
+
+    def zo_step(self, d: int, scalar: int) -> torch.Tensor:
+        """The four passes of a ZO step with a scalar code known in advance; returns theta[:d]."""
+        for op in (Op.PLUS, Op.MINUS2, Op.RESTORE):
+            self.run_pass(op, d)
+        self.load_scalar(scalar)
+        return self.run_pass(Op.UPDATE, d)
+
+    def pass_cycles(self, op: int, d: int) -> int:
+        """Cycles from a ``PASS`` command's edge until ``busy`` is low, without stalls."""
+        # the command's edge, fill/scale, nb beats + the engine's last STREAM cycle, the
+        # pipeline, and the edge that sees engine idle and pipeline empty
+        nb = -(-self.r.d_eff(d) // self.r.lanes)
+        fill = self.engine_fill_cycles() if op == Op.PLUS else 0
+        return 1 + fill + nb + 1 + (PIPELINE_DEPTH if nb else 0) + 1
+
+    def engine_fill_cycles(self) -> int:
+        """FILL (+ SCALE) cycles of the engine's next step (docs/engine.md)."""
+        e = self.engine
+        if e.strategy == "none":
+            return 0
+        n = e.R if e.strategy == "pool-shift" and e.filled else e.P
+        return 2 * n + 3 if e.adaptive else n
+
+
+class FloatReference:
+    """The update datapath's algorithm in float64, for its error bound.
+
+    Parameters
+    ----------
+    cfg : Config
+        Formats and eps.
+
+    Notes
+    -----
+    Fixed point against this reference, with the same engine codes ``z`` and the same scalar
+    values, and no saturation: PLUS/MINUS2/RESTORE return theta exactly in fixed point and in
+    float, and each UPDATE adds at most half a parameter LSB of rounding, so after T steps
+    ``|theta_fixed - theta_float| <= T * 2**-(F+1)``. Inside a step the perturbed theta differ
+    by at most ``2**-(F+1)`` more (rounding of delta; 0 when delta is exact). When the
+    reference uses the unquantised ``lr*g``, each step adds ``max|z| * 2**-(Fs+1)``,
+    ``max|z| < 4``.
+    """
+
+    def __init__(self, cfg: Config):
+        self.r = UpdateRules.from_config(cfg)
+        r = self.r
+        self.eps = 2.0 ** -r.eps_shift
+        self.zscale = 2.0 ** -(r.B - 3)
+
+    def apply(self, theta: torch.Tensor, op: int, z: torch.Tensor, s: float = 0.0) -> torch.Tensor:
+        zf = z.double() * self.zscale
+        c = {Op.PLUS: 1.0, Op.MINUS2: -2.0, Op.RESTORE: 1.0}
+        if op in c:
+            return theta + c[op] * self.eps * zf
+        return theta - s * zf
+
+    def bound(self, steps: int, quantised_scalar: bool = True) -> float:
+        """Largest ``|theta_fixed - theta_float|`` after ``steps`` ZO steps (between steps)."""
+        r = self.r
+        per = 2.0 ** -(r.F + 1)
+        if not quantised_scalar:
+            per += 4 * 2.0 ** -(r.Fs + 1)
+        return steps * per
