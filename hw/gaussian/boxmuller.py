@@ -13,7 +13,8 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import EngineConfig
 from pezo.gaussian import code_limit
-from pezo.gaussian.boxmuller import LUT_MUL_MAX_BITS, ROM_LOGIC_MAX_BITS, f_table, params, sin_table, spec
+from pezo.gaussian.boxmuller import (LUT_MUL_MAX_BITS, NORM_SPLIT, ROM_LOGIC_MAX_BITS, f_table, params,
+                                     sin_table, spec)
 
 
 def _mul(a, b):
@@ -84,30 +85,43 @@ class Unit(wiring.Component):
                 m.d.sync += r.eq(value)
             return r
 
-        # --- stage 1: f address (leading zeros, normalise), sine addresses -----------------
+        # --- stage 1a: complement, the first NORM_SPLIT normalisation steps --------------------
         u0, u1 = self.bits[:w], self.bits[w:]
         s = u0[w - 1]
         k = Cat(Const(1, 1), u0[:w - 1] ^ s.replicate(w - 1))     # 2*code' + 1
         # normalise in log2(W0) steps (shift by 2**j where the top 2**j bits are zero), not
         # through a priority chain; K is odd, so it always has a leading one
+        steps = list(reversed(range((w - 1).bit_length())))
         x, bits_ = k, []
-        for j in reversed(range((w - 1).bit_length())):
+        for j in steps[:NORM_SPLIT]:
             z = x[w - (1 << j):] == 0
             x = Mux(z, (x << (1 << j))[:w], x)
             bits_.append(z)
         cap = w - 1 - m0                                              # no shift past segment 0
-        seg0 = k[m0:] == 0
+        seg0 = reg(k[m0:] == 0, "seg0")
+        # segment 0 takes K << cap as it is; carrying it in x costs a mux here and no register
+        x = reg(Mux(k[m0:] == 0, (k << cap)[:w], x), "x_half")
+        bits_ = [reg(z, f"lz{i}") for i, z in enumerate(bits_)]
+        s_r = reg(s, "s")
+        u1 = reg(u1, "u1")
+
+        # --- stage 1b: the other normalisation steps, f address; sine addresses -------------
+        kh = x
+        for j in steps[NORM_SPLIT:]:
+            z = x[w - (1 << j):] == 0
+            x = Mux(z, (x << (1 << j))[:w], x)
+            bits_.append(z)
         sh = Signal(range(max(cap, 1) + 1))
         kn = Signal(w)
         m.d.comb += [sh.eq(Mux(seg0, cap, Cat(*reversed(bits_)))),
-                     kn.eq(Mux(seg0, k << cap, x))]
+                     kn.eq(Mux(seg0, kh, x))]
         seg = Signal(range(p.seg_count))
         m.d.comb += seg.eq(Mux(kn[w - 1], w - m0 - sh, 0))
         idx = kn[w - 1 - m0:w - 1]
         below = w - 1 - m0
         t = kn[below - r0:below] if below >= r0 else Cat(Const(0, r0 - below), kn[:below])
         seg_r = reg(seg, "seg")
-        f_addr = reg(Cat(idx, seg, s), "f_addr")
+        f_addr = reg(Cat(idx, seg, s_r), "f_addr")
         t_r = reg(t, "t")
         q = u1[pb:]
         ph = u1[:pb]
