@@ -155,12 +155,16 @@ class Unit(wiring.Component):
         neg1c, neg2c = reg(reg(neg1b, "neg1c"), "neg1d"), reg(reg(neg2b, "neg2c"), "neg2d")
 
         # --- stage 5: products; stage 6: round, saturate, sign ------------------------------
+        # -round(P) = floor((~P + H) / 2**S) with H = 2**(S-1): one carry chain rounds and
+        # negates; saturation compares P with a constant, beside it, not after it
         lim = code_limit(p.value_bits)
+        sh = p.out_shift
         for j, (g, ng) in enumerate(zip(gs, (neg1c, neg2c))):
             prod = reg(_mul(f, g), f"prod{j}", unsigned(p.f_bits + p.g_bits))
             ngd = reg(ng, f"neg{j}d")
-            mag = (prod + (1 << (p.out_shift - 1)))[p.out_shift:]
-            mag = Mux(mag > lim, lim, mag)
+            ps = Cat(prod, Const(0, 1)).as_signed() ^ ngd.replicate(len(prod) + 1).as_signed()
+            r = (ps + (1 << (sh - 1)))[sh:]
+            sat = prod >= ((lim + 1) << sh) - (1 << (sh - 1))
             with m.If(en):
-                m.d.sync += self.values[j].eq(Mux(ngd, -mag, mag))
+                m.d.sync += self.values[j].eq(Mux(sat, Mux(ngd, -lim, lim), r))
         return m
