@@ -17,15 +17,22 @@ from pezo.gaussian.boxmuller import (LUT_MUL_MAX_BITS, NORM_SPLIT, ROM_LOGIC_MAX
                                      sin_table, spec)
 
 
-def _mul(a, b):
+def _mul(a, b, reg=None, name=""):
     """``a * b``; a small product as a balanced tree of shifted partial products, so that the
-    synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear."""
+    synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear.
+
+    With ``reg`` (a function registering a value under a name) the product takes two en-cycles:
+    the first half of the tree's levels, a register, the rest, a register (a DSP product is
+    registered twice, which its output register can absorb)."""
     if len(a) + len(b) > LUT_MUL_MAX_BITS:
-        return a * b
+        return a * b if reg is None else reg(reg(a * b, f"{name}_p"), name)
     terms = [Mux(b[i], a, 0) << i for i in range(len(b))] or [Const(0, 1)]
-    while len(terms) > 1:
+    levels = (len(terms) - 1).bit_length()
+    for level in range(levels):
+        if reg is not None and level == (levels + 1) // 2:
+            terms = [reg(x, f"{name}_s{i}") for i, x in enumerate(terms)]
         terms = [x + y for x, y in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
-    return terms[0]
+    return terms[0] if reg is None else reg(terms[0], name)
 
 
 def _rom(m: Module, name: str, table, ports: int, en):
@@ -141,10 +148,10 @@ class Unit(wiring.Component):
         g_t2 = [reg(Cat(Const(1, 1), x), f"g_te{j}") for j, x in enumerate(g_t)]
         neg1b, neg2b = reg(neg1, "neg1b"), reg(neg2, "neg2b")
 
-        # --- stage 3: step * fraction; stage 4: value + that, rounded ------------------------
+        # --- stages 3a, 3b: step * fraction; stage 4: value + that, rounded ----------------
         def interpolate(word, table, te, frac, point, table_point, width, name):
             v, d = _split(word, table)
-            v3, dt = reg(v, f"{name}_v"), reg(_mul(d, te), f"{name}_dt")
+            v3, dt = reg(reg(v, f"{name}_va"), f"{name}_v"), _mul(d, te, reg, f"{name}_dt")
             sh = frac + 1 + table_point - point
             full = (v3 << (frac + 1)) + dt + (1 << (sh - 1))
             return reg(full[sh:sh + width], name, unsigned(width))
@@ -152,7 +159,8 @@ class Unit(wiring.Component):
         f = interpolate(frp.data, ft, t_ext, r0, p.f_point, p.f_table_point, p.f_bits, "f")
         gs = [interpolate(rp.data, st, te, r1, p.g_point, p.g_table_point, p.g_bits, f"g{j}")
               for j, (rp, te) in enumerate(zip(srp, g_t2))]
-        neg1c, neg2c = reg(reg(neg1b, "neg1c"), "neg1d"), reg(reg(neg2b, "neg2c"), "neg2d")
+        neg1c, neg2c = (reg(reg(reg(x, f"{n}c"), f"{n}d"), f"{n}e")
+                        for x, n in ((neg1b, "neg1"), (neg2b, "neg2")))
 
         # --- stage 5: products; stage 6: round, saturate, sign ------------------------------
         # -round(P) = floor((~P + H) / 2**S) with H = 2**(S-1): one carry chain rounds and

@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from pezo.config import EngineConfig
 
 #: ``en`` cycles from bits to values: complement, first normalisation steps | other steps,
-#: addresses | ROM read | step x fraction | value + that, rounded | f x g | round, saturate, sign.
-LATENCY = 7
+#: addresses | ROM read | step x fraction (two stages) | value + that, rounded | f x g | round,
+#: saturate, sign.
+LATENCY = 8
 
 #: Normalisation steps (of ``ceil(log2(W0))``) done before the register that splits the address
 #: computation in two stages; the rest, and the segment/fraction selection, come after it.
