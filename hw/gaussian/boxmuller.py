@@ -13,18 +13,26 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import EngineConfig
 from pezo.gaussian import code_limit
-from pezo.gaussian.boxmuller import LUT_MUL_MAX_BITS, ROM_LOGIC_MAX_BITS, f_table, params, sin_table, spec
+from pezo.gaussian.boxmuller import (LUT_MUL_MAX_BITS, NORM_SPLIT, ROM_LOGIC_MAX_BITS, f_table, params,
+                                     sin_table, spec)
 
 
-def _mul(a, b):
+def _mul(a, b, reg=None, name=""):
     """``a * b``; a small product as a balanced tree of shifted partial products, so that the
-    synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear."""
+    synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear.
+
+    With ``reg`` (a function registering a value under a name) the product takes two en-cycles:
+    the first half of the tree's levels, a register, the rest, a register (a DSP product is
+    registered twice, which its output register can absorb)."""
     if len(a) + len(b) > LUT_MUL_MAX_BITS:
-        return a * b
+        return a * b if reg is None else reg(reg(a * b, f"{name}_p"), name)
     terms = [Mux(b[i], a, 0) << i for i in range(len(b))] or [Const(0, 1)]
-    while len(terms) > 1:
+    levels = (len(terms) - 1).bit_length()
+    for level in range(levels):
+        if reg is not None and level == (levels + 1) // 2:
+            terms = [reg(x, f"{name}_s{i}") for i, x in enumerate(terms)]
         terms = [x + y for x, y in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
-    return terms[0]
+    return terms[0] if reg is None else reg(terms[0], name)
 
 
 def _rom(m: Module, name: str, table, ports: int, en):
@@ -84,30 +92,43 @@ class Unit(wiring.Component):
                 m.d.sync += r.eq(value)
             return r
 
-        # --- stage 1: f address (leading zeros, normalise), sine addresses -----------------
+        # --- stage 1a: complement, the first NORM_SPLIT normalisation steps --------------------
         u0, u1 = self.bits[:w], self.bits[w:]
         s = u0[w - 1]
         k = Cat(Const(1, 1), u0[:w - 1] ^ s.replicate(w - 1))     # 2*code' + 1
         # normalise in log2(W0) steps (shift by 2**j where the top 2**j bits are zero), not
         # through a priority chain; K is odd, so it always has a leading one
+        steps = list(reversed(range((w - 1).bit_length())))
         x, bits_ = k, []
-        for j in reversed(range((w - 1).bit_length())):
+        for j in steps[:NORM_SPLIT]:
             z = x[w - (1 << j):] == 0
             x = Mux(z, (x << (1 << j))[:w], x)
             bits_.append(z)
         cap = w - 1 - m0                                              # no shift past segment 0
-        seg0 = k[m0:] == 0
+        seg0 = reg(k[m0:] == 0, "seg0")
+        # segment 0 takes K << cap as it is; carrying it in x costs a mux here and no register
+        x = reg(Mux(k[m0:] == 0, (k << cap)[:w], x), "x_half")
+        bits_ = [reg(z, f"lz{i}") for i, z in enumerate(bits_)]
+        s_r = reg(s, "s")
+        u1 = reg(u1, "u1")
+
+        # --- stage 1b: the other normalisation steps, f address; sine addresses -------------
+        kh = x
+        for j in steps[NORM_SPLIT:]:
+            z = x[w - (1 << j):] == 0
+            x = Mux(z, (x << (1 << j))[:w], x)
+            bits_.append(z)
         sh = Signal(range(max(cap, 1) + 1))
         kn = Signal(w)
         m.d.comb += [sh.eq(Mux(seg0, cap, Cat(*reversed(bits_)))),
-                     kn.eq(Mux(seg0, k << cap, x))]
+                     kn.eq(Mux(seg0, kh, x))]
         seg = Signal(range(p.seg_count))
         m.d.comb += seg.eq(Mux(kn[w - 1], w - m0 - sh, 0))
         idx = kn[w - 1 - m0:w - 1]
         below = w - 1 - m0
         t = kn[below - r0:below] if below >= r0 else Cat(Const(0, r0 - below), kn[:below])
         seg_r = reg(seg, "seg")
-        f_addr = reg(Cat(idx, seg, s), "f_addr")
+        f_addr = reg(Cat(idx, seg, s_r), "f_addr")
         t_r = reg(t, "t")
         q = u1[pb:]
         ph = u1[:pb]
@@ -127,10 +148,10 @@ class Unit(wiring.Component):
         g_t2 = [reg(Cat(Const(1, 1), x), f"g_te{j}") for j, x in enumerate(g_t)]
         neg1b, neg2b = reg(neg1, "neg1b"), reg(neg2, "neg2b")
 
-        # --- stage 3: step * fraction; stage 4: value + that, rounded ------------------------
+        # --- stages 3a, 3b: step * fraction; stage 4: value + that, rounded ----------------
         def interpolate(word, table, te, frac, point, table_point, width, name):
             v, d = _split(word, table)
-            v3, dt = reg(v, f"{name}_v"), reg(_mul(d, te), f"{name}_dt")
+            v3, dt = reg(reg(v, f"{name}_va"), f"{name}_v"), _mul(d, te, reg, f"{name}_dt")
             sh = frac + 1 + table_point - point
             full = (v3 << (frac + 1)) + dt + (1 << (sh - 1))
             return reg(full[sh:sh + width], name, unsigned(width))
@@ -138,15 +159,20 @@ class Unit(wiring.Component):
         f = interpolate(frp.data, ft, t_ext, r0, p.f_point, p.f_table_point, p.f_bits, "f")
         gs = [interpolate(rp.data, st, te, r1, p.g_point, p.g_table_point, p.g_bits, f"g{j}")
               for j, (rp, te) in enumerate(zip(srp, g_t2))]
-        neg1c, neg2c = reg(reg(neg1b, "neg1c"), "neg1d"), reg(reg(neg2b, "neg2c"), "neg2d")
+        neg1c, neg2c = (reg(reg(reg(x, f"{n}c"), f"{n}d"), f"{n}e")
+                        for x, n in ((neg1b, "neg1"), (neg2b, "neg2")))
 
         # --- stage 5: products; stage 6: round, saturate, sign ------------------------------
+        # -round(P) = floor((~P + H) / 2**S) with H = 2**(S-1): one carry chain rounds and
+        # negates; saturation compares P with a constant, beside it, not after it
         lim = code_limit(p.value_bits)
+        sh = p.out_shift
         for j, (g, ng) in enumerate(zip(gs, (neg1c, neg2c))):
             prod = reg(_mul(f, g), f"prod{j}", unsigned(p.f_bits + p.g_bits))
             ngd = reg(ng, f"neg{j}d")
-            mag = (prod + (1 << (p.out_shift - 1)))[p.out_shift:]
-            mag = Mux(mag > lim, lim, mag)
+            ps = Cat(prod, Const(0, 1)).as_signed() ^ ngd.replicate(len(prod) + 1).as_signed()
+            r = (ps + (1 << (sh - 1)))[sh:]
+            sat = prod >= ((lim + 1) << sh) - (1 << (sh - 1))
             with m.If(en):
-                m.d.sync += self.values[j].eq(Mux(ngd, -mag, mag))
+                m.d.sync += self.values[j].eq(Mux(sat, Mux(ngd, -lim, lim), r))
         return m

@@ -31,9 +31,14 @@ from pezo.gaussian import SourceSpec
 if TYPE_CHECKING:
     from pezo.config import EngineConfig
 
-#: ``en`` cycles from bits to values: address (LZC, normalise) | ROM read | step x fraction |
-#: value + that, rounded | f x g | round, saturate, sign.
-LATENCY = 6
+#: ``en`` cycles from bits to values: complement, first normalisation steps | other steps,
+#: addresses | ROM read | step x fraction (two stages) | value + that, rounded | f x g | round,
+#: saturate, sign.
+LATENCY = 8
+
+#: Normalisation steps (of ``ceil(log2(W0))``) done before the register that splits the address
+#: computation in two stages; the rest, and the segment/fraction selection, come after it.
+NORM_SPLIT = 2
 
 #: Products whose operand widths sum to at most this are built from LUTs (shift-add), larger
 #: ones are left to the synthesiser's DSP inference. 10 x 10 (value_bits 8) stays in LUTs, so

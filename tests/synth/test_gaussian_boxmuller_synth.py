@@ -1,7 +1,8 @@
 """Two 8-bit Box-Muller units (four lanes) on the UP5K: they fit, within the size budget.
 
 Budget (docs/gaussian-boxmuller.md; a regression guard for competitiveness), per unit (two
-samples per cycle): at most 750 LUT4, 260 FF, 2 block RAMs and 2 DSPs (the two f*g products).
+samples per cycle): at most 750 LUT4, 400 FF, 2 block RAMs and 2 DSPs (the two f*g products).
+The FF budget was 260 at latency 6; the pipeline registers of latency 8 (docs) cost ~125 FF.
 The units sit in a wrapper as in benchmarks/gaussian_boxmuller_synth.py: yosys-abc (YoWASP
 0.70) exits without a message on the bare unit's netlist, not on the wrapper's.
 """
@@ -41,6 +42,6 @@ def test_units_8bit_fit_the_up5k_within_budget(tmp_path):
     rep = synthesize(lambda: _Units(cfg.engine), design="boxmuller8", target="ice40-up5k", seeds=[1],
                      out_dir=tmp_path, config_digest=cfg.digest())
     res = rep["resources"]
-    assert 0 < res["LUT"] <= 750 * UNITS and res["FF"] <= 260 * UNITS
+    assert 0 < res["LUT"] <= 750 * UNITS and res["FF"] <= 400 * UNITS
     assert res["BRAM"] <= 2 * UNITS and res["DSP"] <= 2 * UNITS
     assert rep["fmax_mhz"] > 20
