@@ -331,3 +331,30 @@ class Engine:
                 t += 1
             self.nbeats, self.beat, self.ovalid, self.fsm = nb, nb, 0, IDLE
         return out
+
+    def replay(self, d: int) -> torch.Tensor:
+        """Replay the last pass, vectorised: the values [d] (int64 codes) of ``replay`` from
+        IDLE (the bank restores the pass's snapshot and loads the same beats again), leaving
+        every register as :meth:`step` would. Equal to the last pass of :meth:`passes` for the
+        same ``d``; this is the hardware replay recomputed, not a stored copy."""
+        if self.fsm != IDLE:
+            raise PezoError(f"replay() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
+        nb = self._nb(d)
+        # edge 0: restore; edge 1: snapshot (first STREAM cycle) and the first beat's en;
+        # edges 2..nb: the other beats. Row b of run() is rnd while beat b loads.
+        n = max(nb, 1) + 1
+        en = torch.ones(n, dtype=torch.int64)
+        en[0] = 0
+        if nb == 0:
+            en[1] = 0
+        snap = torch.zeros(n, dtype=torch.int64)
+        snap[1] = 1
+        rest = torch.zeros(n, dtype=torch.int64)
+        rest[0] = 1
+        words = self.bank.run(n, {"en": en, "snapshot": snap, "restore": rest})["out"][:nb]
+        self.nbeats, self.beat, self.ovalid, self.fsm = nb, nb, 0, IDLE
+        if not nb:
+            return torch.empty(0, dtype=torch.int64)
+        vals = self._beats(words)
+        self.ovalues, self.olast = vals[-1].clone(), 1
+        return vals.view(-1)[:d].clone()

@@ -120,14 +120,23 @@ class LfsrBank:
         if n == 0:
             empty = torch.empty(0, len(self.seeds), dtype=torch.int64)
             return {"out": empty, "state": empty}
+        # States already known before the run: a step from one of them is a short, cached
+        # matrix power, where T**(k*lo) from the seeds would be a new matrix power every call.
+        known = [(self.pos, self.state), (self.shadow_pos, self.shadow)]
         pos = self._positions(en != 0, snap != 0, rest != 0)
         lo, hi = int(pos.min()), int(pos.max())
-        states = self.states_between(lo, hi)           # [hi - lo + 1, lanes]
+        states = self.states_between(lo, hi, known)    # [hi - lo + 1, lanes]
         state = states[pos - lo]
         self.state = state[-1].clone()
         self.shadow = states[self.shadow_pos - lo].clone() if lo <= self.shadow_pos <= hi \
-            else _power_map(self.params, self.shadow_pos)(self.seeds)
+            else self._state_at(self.shadow_pos, known)
         return {"out": self._out(state), "state": state}
+
+    def _state_at(self, pos: int, known: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
+        """The state at sequence position ``pos``, advanced from the nearest known state at or
+        before it (the seeds are at position 0)."""
+        start, state = max(((p, s) for p, s in [*known, (0, self.seeds)] if p <= pos), key=lambda ps: ps[0])
+        return state.clone() if start == pos else _power_map(self.params, pos - start)(state)
 
     def _positions(self, en: torch.Tensor, snap: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
         """Sequence position after each edge; events (snapshot/restore) are handled in order."""
@@ -152,11 +161,12 @@ class LfsrBank:
             start = e + 1
         return pos
 
-    def states_between(self, lo: int, hi: int) -> torch.Tensor:
-        """States at sequence positions ``lo..hi`` (inclusive), shape [hi - lo + 1, lanes]."""
+    def states_between(self, lo: int, hi: int, known: list[tuple[int, torch.Tensor]] = ()) -> torch.Tensor:
+        """States at sequence positions ``lo..hi`` (inclusive), shape [hi - lo + 1, lanes].
+        ``known``: (position, state) pairs to start from instead of the seeds."""
         count = hi - lo + 1
         out = torch.empty(count, len(self.seeds), dtype=torch.int64)
-        out[0] = _power_map(self.params, lo)(self.seeds) if lo else self.seeds
+        out[0] = self._state_at(lo, list(known))
         have = 1
         while have < count:
             take = min(have, count - have)
