@@ -71,7 +71,15 @@ def _one(task_name: str, optimizer: str, config: str | None, scale: str | None, 
     return {"final": r["final"], "forwards": r["forwards"], "steps": r["steps"], "seconds": r["seconds"]}
 
 
-def _table(results: dict, task_names: list[str], metrics: dict) -> list[str]:
+def _cost(task_name: str) -> int:
+    """Cheapest tasks first, so that an interrupted run has finished whole tasks."""
+    from pezo.sw.zo import tasks
+
+    t = tasks.get(task_name)
+    return t.hparams["budget"] * int(t.data()[0].numel())
+
+
+def _table(results: dict, task_names: list[str], metrics: dict, raw_seeds: int) -> list[str]:
     head = "| optimizer | " + " | ".join(f"{t} ({metrics[t]} %)" for t in task_names) + " |"
     lines = [head, "|---|" + "---|" * len(task_names)]
     for label, *_ in ENTRIES:
@@ -80,7 +88,8 @@ def _table(results: dict, task_names: list[str], metrics: dict) -> list[str]:
         cells = []
         for t in task_names:
             v = results[label].get(t)
-            cells.append(f"{statistics.mean(v):.2f} +- {statistics.stdev(v) if len(v) > 1 else 0:.2f}" if v else "")
+            cells.append(f"{statistics.mean(v):.2f} +- {statistics.stdev(v) if len(v) > 1 else 0:.2f}"
+                         + ("" if len(v) == raw_seeds else f" ({len(v)} seeds)") if v else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
@@ -91,6 +100,7 @@ def main() -> None:
     ap.add_argument("--tasks", default="digits,digits-shift,diabetes")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--docs", action="store_true", help="write docs/results/training.md")
+    ap.add_argument("--resume", action="store_true", help="keep the finished runs of an interrupted benchmark")
     args = ap.parse_args()
 
     import sklearn
@@ -107,13 +117,27 @@ def main() -> None:
             print(f"skip {label}: configs/{config} does not exist yet", flush=True)
             continue
         entries.append((label, opt, config, scale))
-    jobs = [(label, t, opt, config, scale, seed) for t in task_names for label, opt, config, scale in entries
+    jobs = [(label, t, opt, config, scale, seed) for t in sorted(task_names, key=_cost) for label, opt, config, scale in entries
             for seed in range(args.seeds)]
+    # Finished runs are appended to a partial log as they complete; --resume skips them.
+    partial = OUT / "training.partial.jsonl"
+    done: dict = {}
+    if args.resume and partial.exists():
+        for line in partial.read_text().splitlines():
+            r = json.loads(line)
+            done[(r["label"], r["task"], r["seed"])] = r
+    elif partial.exists():
+        partial.unlink()
     print(f"{len(jobs)} runs ({len(entries)} optimizers x {len(task_names)} tasks x {args.seeds} seeds), "
-          f"{args.workers} workers", flush=True)
+          f"{len(done)} already done, {args.workers} workers", flush=True)
     results: dict = {}
     budgets: dict = {}
-    t0 = time.perf_counter()
+    for (label, t, seed), r in done.items():
+        results.setdefault(label, {}).setdefault(t, []).append(r["final"])
+        budgets.setdefault(label, {})[t] = {"forwards": r["forwards"], "steps": r["steps"]}
+    jobs = [j for j in jobs if (j[0], j[1], j[5]) not in done]
+    OUT.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter() - (json.loads(partial.read_text().splitlines()[-1])["elapsed"] if done else 0)
     with ProcessPoolExecutor(args.workers) as pool:
         futs = {pool.submit(_one, t, opt, config, scale, seed): (label, t, seed)
                 for label, t, opt, config, scale, seed in jobs}
@@ -122,16 +146,18 @@ def main() -> None:
             r = fut.result()
             results.setdefault(label, {}).setdefault(t, []).append(r["final"])
             budgets.setdefault(label, {})[t] = {"forwards": r["forwards"], "steps": r["steps"]}
+            with partial.open("a") as f:
+                f.write(json.dumps({"label": label, "task": t, "seed": seed, **r,
+                                    "elapsed": time.perf_counter() - t0}) + "\n")
             print(f"[{n}/{len(jobs)} {time.perf_counter() - t0:6.0f} s] {t} / {label} / seed {seed}: "
                   f"{r['final']:.2f} % ({r['steps']} steps, {r['forwards']} forwards, {r['seconds']:.1f} s)",
                   flush=True)
     wall = time.perf_counter() - t0
     metrics = {t: ("accuracy" if tasks.get(t).metric == "accuracy" else "R^2") for t in task_names}
-    table = _table(results, task_names, metrics)
+    table = _table(results, task_names, metrics, args.seeds)
     text = "\n".join(table)
     print(text)
     print(f"wall time {wall:.0f} s")
-    OUT.mkdir(parents=True, exist_ok=True)
     raw = {"machine": machine(), "wall_seconds": wall, "seeds": args.seeds, "tasks": task_names,
            "budgets": {t: tasks.get(t).hparams["budget"] for t in task_names}, "hparams":
            {t: tasks.get(t).hparams for t in task_names}, "results": results, "runs": budgets,

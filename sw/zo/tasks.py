@@ -147,11 +147,11 @@ def _mse(out, y):
 # Default step sizes and forward-pass budgets, tuned once on seed 0 (docs/training.md).
 TASKS: dict[str, Task] = {
     "digits": Task("digits", "accuracy", nn.functional.cross_entropy, _digits_data, _digits_model,
-                   {"budget": 12000, "fo-sgd": {"lr": 0.5}, "fo-adam": {"lr": 0.01},
+                   {"budget": 6000, "fo-sgd": {"lr": 0.5}, "fo-adam": {"lr": 0.01},
                     "zo": {"lr": 1e-2, "eps": 1e-3}}),
     "digits-shift": Task("digits-shift", "accuracy", nn.functional.cross_entropy, _digits_shift_data,
                          _pretrained_digits,
-                         {"budget": 4000, "fo-sgd": {"lr": 0.1}, "fo-adam": {"lr": 0.01},
+                         {"budget": 2000, "fo-sgd": {"lr": 0.1}, "fo-adam": {"lr": 0.01},
                           "zo": {"lr": 1e-2, "eps": 1e-3}}),
     "diabetes": Task("diabetes", "r2", _mse, _diabetes_data, lambda seed: _mlp([10, 16, 1], seed),
                      {"budget": 2000, "fo-sgd": {"lr": 0.01}, "fo-adam": {"lr": 1e-3},
