@@ -199,11 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>)")
     s.set_defaults(func=cmd_synth)
 
-    from .sw.zo.tasks import TASKS
-    from .sw.zo.train import OPTIMIZERS
+    from .sw.zo import OPTIMIZERS, TASK_NAMES
 
     t = sub.add_parser("train", help="ZO training with the hardware stream (MeZO, PeZO, DiZO, PseuZO) or first order")
-    t.add_argument("--task", required=True, choices=sorted(TASKS))
+    t.add_argument("--task", required=True, choices=TASK_NAMES)
     t.add_argument("--optimizer", required=True, choices=OPTIMIZERS)
     t.add_argument("--config", metavar="FILE", help="engine configuration (pezo, dizo, pseuzo)")
     t.add_argument("--steps", type=int, help="optimizer steps (default: the task's forward-pass budget)")

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from pezo.errors import PezoError
+from pezo.sw.zo import TASK_NAMES
 
 __all__ = ["Task", "TASKS", "get"]
 
@@ -157,6 +158,8 @@ TASKS: dict[str, Task] = {
                      {"budget": 2000, "fo-sgd": {"lr": 0.01}, "fo-adam": {"lr": 1e-3},
                       "zo": {"lr": 3e-3, "eps": 1e-3}}),
 }
+assert tuple(TASKS) == TASK_NAMES
+
 
 def get(name: str) -> Task:
     if name not in TASKS:

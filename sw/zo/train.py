@@ -23,13 +23,12 @@ import torch
 from pezo.config import Config
 from pezo.errors import PezoError
 from pezo.files import write_atomic
-from pezo.sw.zo import tasks
+from pezo.sw.zo import OPTIMIZERS, tasks
 from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
 from pezo.sw.zo.source import EngineSource
 
 __all__ = ["OPTIMIZERS", "make_optimizer", "run", "train"]
 
-OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
 EVALS = 20          # evaluations of the test metric per run
 
 
