@@ -277,7 +277,7 @@ class Engine:
                 vals = vals.bitwise_xor(flip)
             return vals
         idx = self._fields(words, tuple(l * p for l in range(L)), p)
-        return self.pool.index_select(0, idx.view(-1)).view(nb, L)
+        return torch.from_numpy(self.pool.numpy().take(idx.numpy()))   # numpy's take: faster than index_select
 
     def passes(self, steps: int, d: int, replays: int = 0) -> torch.Tensor:
         """Values of ``steps`` consecutive ZO steps of ``d`` parameters: [steps, d] int64 codes.
