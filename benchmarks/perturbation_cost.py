@@ -79,6 +79,32 @@ def timing(d: int, repeats: int) -> list[dict]:
     return rows
 
 
+def profile(d: int) -> list[dict]:
+    """Where one engine step + 3 replays (pool-index, adaptive) spends its time: cProfile's
+    functions by own time."""
+    import cProfile
+    import pstats
+
+    from pezo.config import load
+    from pezo.sw.golden.engine import Engine
+
+    engine = Engine(load(ROOT / "configs" / "pool-index.toml").replace(**{"engine.max_params": d}))
+    engine.passes(1, d)
+    prof = cProfile.Profile()
+    prof.enable()
+    engine.passes(1, d)
+    for _ in range(3):
+        engine.replay(d)
+    prof.disable()
+    st = pstats.Stats(prof)
+    total = st.total_tt
+    rows = []
+    for (file, line, fn), (_, _, tt, _, _) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:8]:
+        where = f"{Path(file).name}:{fn}" if line else fn
+        rows.append({"function": where, "own s": round(tt, 3), "share": f"{100 * tt / total:.0f}%"})
+    return rows
+
+
 _MEM_CHILD = r"""
 import json, resource, sys, torch
 from torch import nn
@@ -130,16 +156,19 @@ def main() -> None:
     torch.set_num_threads(1)
     load0 = os.getloadavg()[0]
     t_rows = timing(args.d, args.repeats)
+    p_rows = profile(args.d)
     m_rows = memory()
     OUT.mkdir(parents=True, exist_ok=True)
     raw = {"machine": machine(), "d": args.d, "threads": 1, "load_average": load0, "timing": t_rows,
-           "memory": m_rows, "torch": torch.__version__}
+           "profile": p_rows, "memory": m_rows, "torch": torch.__version__}
     (OUT / "perturbation_cost.json").write_text(json.dumps(raw, indent=1) + "\n")
     lines = ["| source | s per step (4 uses) | Gaussian time / this |", "|---|---|---|"]
     lines += [f"| {r['source']} | {r['s/step']} | {r['ratio vs Gaussian']} |" for r in t_rows]
     mem = ["| optimizer | parameters | peak extra memory (MB) | x model size (fp32) |", "|---|---|---|---|"]
     mem += [f"| {r['optimizer']} | {r['parameters']:,} | {r['peak extra MB']} | {r['x model size']} |" for r in m_rows]
-    text = "\n".join(lines) + "\n\n" + "\n".join(mem) + "\n"
+    prof = ["| function (engine pool-index: step + 3 replays) | own time (s) | share |", "|---|---|---|"]
+    prof += [f"| `{r['function']}` | {r['own s']} | {r['share']} |" for r in p_rows]
+    text = "\n".join(lines) + "\n\n" + "\n".join(prof) + "\n\n" + "\n".join(mem) + "\n"
     print(text)
     (OUT / "perturbation_cost.md").write_text(text)
     if args.docs:
@@ -149,6 +178,7 @@ def main() -> None:
               f"One ZO step's perturbations (all four uses) for d = {args.d:,} parameters, 1 torch thread, "
               f"load average {load0:.1f} at the start on a shared 2-core machine (torch {torch.__version__}, "
               f"Python {raw['machine']['python']}).", "", *lines, "",
+              "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof, "",
               "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
               "1000-3000-2000-10 (batch 64):", "", *mem, "",
               "```sh", f".venv/bin/python benchmarks/perturbation_cost.py {' '.join(sys.argv[1:])}".rstrip(), "```", ""]
