@@ -248,7 +248,7 @@ class Engine:
                 out = part
             else:
                 out |= part
-        return torch.from_numpy(out)
+        return torch.from_numpy(np.ascontiguousarray(out))   # fancy indexing may leave it column-major
 
     def _fill_batch(self, words: torch.Tensor) -> None:
         """FILL (and SCALE) of one step from its fill cycles' bank words."""
