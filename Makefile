@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/cosim_speed.py
 	$(PY) benchmarks/engine_stats.py
 	$(PY) benchmarks/engine_synth.py
+	$(PY) benchmarks/perturbation_cost.py
+	$(PY) benchmarks/training.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -111,10 +111,11 @@ def main() -> None:
     task_names = args.tasks.split(",")
     for t in task_names:
         tasks.get(t)
-    entries = []
+    entries, skipped = [], []
     for label, opt, config, scale in ENTRIES:
         if config and not (CONFIGS / config).exists():
             print(f"skip {label}: configs/{config} does not exist yet", flush=True)
+            skipped.append(f"{label} (configs/{config} does not exist yet)")
             continue
         entries.append((label, opt, config, scale))
     jobs = [(label, t, opt, config, scale, seed) for t in sorted(task_names, key=_cost) for label, opt, config, scale in entries
@@ -161,7 +162,7 @@ def main() -> None:
     raw = {"machine": machine(), "wall_seconds": wall, "seeds": args.seeds, "tasks": task_names,
            "budgets": {t: tasks.get(t).hparams["budget"] for t in task_names}, "hparams":
            {t: tasks.get(t).hparams for t in task_names}, "results": results, "runs": budgets,
-           "torch": torch.__version__, "sklearn": sklearn.__version__}
+           "torch": torch.__version__, "sklearn": sklearn.__version__, "skipped": skipped}
     (OUT / "training.json").write_text(json.dumps(raw, indent=1) + "\n")
     (OUT / "training.md").write_text(text + "\n")
     if args.docs:
@@ -177,6 +178,7 @@ def _docs(table: list[str], raw: dict, argv: str) -> None:
           "Final test metric, mean +- standard deviation over "
           f"{raw['seeds']} seeds (model initialisation and perturbation seed; fixed data split).",
           "", *table, "",
+          *([f"Not run: {', '.join(raw['skipped'])}.", ""] if raw["skipped"] else []),
           "## How it was measured", "",
           "```sh", f".venv/bin/python benchmarks/training.py {argv}".rstrip(), "```", "",
           f"* Equal forward-pass budgets per task ({budgets} forward passes). A ZO step (MeZO, PeZO, "
