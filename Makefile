@@ -29,6 +29,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/engine_synth.py
 	$(PY) benchmarks/update_cycles.py
 	$(PY) benchmarks/update_train.py
+	$(PY) benchmarks/perturbation_cost.py
+	$(PY) benchmarks/training.py
 
 # The headline benchmark: PeZO engines against Gaussian sources, both targets, results cached
 # in out/cache (a rerun is instant); writes docs/results/hardware.md.

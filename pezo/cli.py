@@ -190,6 +190,21 @@ def cmd_demo(args) -> int:
     return run(config_path=args.config, seeds=args.seeds, cycles=args.cycles)
 
 
+# --- train -------------------------------------------------------------------------------
+
+
+def cmd_train(args) -> int:
+    from .sw.zo.train import train
+
+    s = train(args.task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,
+              out_root=Path(args.out) if args.out else OUT / "train")
+    spread = f" +- {s['final_std']:.2f}" if s["seeds"] > 1 else ""
+    print(f"{s['task']}/{s['label']}: test {s['metric']} {s['final_mean']:.2f}{spread} % "
+          f"over {s['seeds']} seed(s)")
+    print(f"logs: {s['out']}/seed*.csv, run.json; curves: {s['out']}/curves.png")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -251,6 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     c = rsub.add_parser("show", help="print a compare.json or report.json as a table")
     c.add_argument("file", metavar="REPORT.json")
     c.set_defaults(func=cmd_report_show)
+
+    from .sw.zo import OPTIMIZERS, TASK_NAMES
+
+    t = sub.add_parser("train", help="ZO training with the hardware stream (MeZO, PeZO, DiZO, PseuZO) or first order")
+    t.add_argument("--task", required=True, choices=TASK_NAMES)
+    t.add_argument("--optimizer", required=True, choices=OPTIMIZERS)
+    t.add_argument("--config", metavar="FILE", help="engine configuration (pezo, dizo, pseuzo)")
+    t.add_argument("--steps", type=int, help="optimizer steps (default: the task's forward-pass budget)")
+    t.add_argument("--budget", type=int, help="forward passes to spend")
+    t.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1")
+    t.add_argument("--out", metavar="DIR", help="log root (default out/train)")
+    t.set_defaults(func=cmd_train)
 
     d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
     d.set_defaults(func=cmd_doctor)

@@ -38,13 +38,15 @@ class _Gf2Map:
                     idx = np.arange(256)
                     t = np.where(idx >> bit & 1, t ^ cols[b + bit], t)
             tables.append([_signed64(int(v)) for v in t])
-        self.tables = torch.tensor(tables, dtype=torch.int64)   # [bytes, 256]
+        self.tables = np.array(tables, dtype=np.int64)          # [bytes, 256]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.zeros_like(x)
-        for b in range(self.tables.shape[0]):
-            y ^= self.tables[b][(x >> (8 * b)) & 0xFF]
-        return y
+        # numpy's take on a 256-entry table is several times faster than torch indexing
+        xn = x.numpy()
+        y = np.zeros(xn.shape, dtype=np.int64)
+        for b, table in enumerate(self.tables):
+            y ^= table.take((xn >> (8 * b)) & 0xFF)
+        return torch.from_numpy(y)
 
 
 @lru_cache(maxsize=512)
@@ -120,14 +122,23 @@ class LfsrBank:
         if n == 0:
             empty = torch.empty(0, len(self.seeds), dtype=torch.int64)
             return {"out": empty, "state": empty}
+        # States already known before the run: a step from one of them is a short, cached
+        # matrix power, where T**(k*lo) from the seeds would be a new matrix power every call.
+        known = [(self.pos, self.state), (self.shadow_pos, self.shadow)]
         pos = self._positions(en != 0, snap != 0, rest != 0)
         lo, hi = int(pos.min()), int(pos.max())
-        states = self.states_between(lo, hi)           # [hi - lo + 1, lanes]
+        states = self.states_between(lo, hi, known)    # [hi - lo + 1, lanes]
         state = states[pos - lo]
         self.state = state[-1].clone()
         self.shadow = states[self.shadow_pos - lo].clone() if lo <= self.shadow_pos <= hi \
-            else _power_map(self.params, self.shadow_pos)(self.seeds)
+            else self._state_at(self.shadow_pos, known)
         return {"out": self._out(state), "state": state}
+
+    def _state_at(self, pos: int, known: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
+        """The state at sequence position ``pos``, advanced from the nearest known state at or
+        before it (the seeds are at position 0)."""
+        start, state = max(((p, s) for p, s in [*known, (0, self.seeds)] if p <= pos), key=lambda ps: ps[0])
+        return state.clone() if start == pos else _power_map(self.params, pos - start)(state)
 
     def _positions(self, en: torch.Tensor, snap: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
         """Sequence position after each edge; events (snapshot/restore) are handled in order."""
@@ -152,11 +163,12 @@ class LfsrBank:
             start = e + 1
         return pos
 
-    def states_between(self, lo: int, hi: int) -> torch.Tensor:
-        """States at sequence positions ``lo..hi`` (inclusive), shape [hi - lo + 1, lanes]."""
+    def states_between(self, lo: int, hi: int, known: list[tuple[int, torch.Tensor]] = ()) -> torch.Tensor:
+        """States at sequence positions ``lo..hi`` (inclusive), shape [hi - lo + 1, lanes].
+        ``known``: (position, state) pairs to start from instead of the seeds."""
         count = hi - lo + 1
         out = torch.empty(count, len(self.seeds), dtype=torch.int64)
-        out[0] = _power_map(self.params, lo)(self.seeds) if lo else self.seeds
+        out[0] = self._state_at(lo, list(known))
         have = 1
         while have < count:
             take = min(have, count - have)
@@ -192,20 +204,24 @@ class FieldReader:
         for m in range(max(len(p) for p in pieces)):
             cols = [p[m] if m < len(p) else (0, 0, 0, 0) for p in pieces]
             lanes = [c[0] for c in cols]
-            plan.append((lanes[0] if len(set(lanes)) == 1 else torch.tensor(lanes),
-                         torch.tensor([c[1] for c in cols]), torch.tensor([(1 << c[2]) - 1 for c in cols]),
-                         torch.tensor([c[3] for c in cols]), any(c[3] for c in cols)))
+            plan.append((lanes[0] if len(set(lanes)) == 1 else np.array(lanes),
+                         np.array([c[1] for c in cols]), np.array([(1 << c[2]) - 1 for c in cols]),
+                         np.array([c[3] for c in cols]), any(c[3] for c in cols)))
         return plan
 
     def __call__(self, words: torch.Tensor, starts: tuple[int, ...], width: int) -> torch.Tensor:
         key = (starts, width)
         if key not in self._plans:
             self._plans[key] = self._plan(starts, width)
-        out = None
+        # numpy: its int64 shifts and masks run several times faster than torch's here
+        w, out = words.numpy(), None
         for lane, shift, mask, dst, shifted in self._plans[key]:
-            src = words[:, lane:lane + 1] if isinstance(lane, int) else words[:, lane]
-            part = (src >> shift).bitwise_and_(mask)
+            part = (w[:, lane:lane + 1] if isinstance(lane, int) else w[:, lane]) >> shift
+            part &= mask
             if shifted:
-                part = part << dst
-            out = part if out is None else out.bitwise_or_(part)
-        return out
+                part <<= dst
+            if out is None:
+                out = part
+            else:
+                out |= part
+        return torch.from_numpy(np.ascontiguousarray(out))   # fancy indexing may leave it column-major

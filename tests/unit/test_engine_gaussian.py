@@ -60,5 +60,8 @@ def test_step_equals_passes_with_back_pressure_and_replays(fake_gaussian, lanes)
                 if was_valid and ready:
                     got.extend(prev["values"].tolist())
             assert got[:d] == expect, (t, rep)
+            if rep:
+                assert fast.replay(d).tolist() == expect        # the vectorised replay
         assert slow.registers()["bank_state"] == fast.registers()["bank_state"]
         assert slow.registers()["pipe"] == fast.registers()["pipe"]
+        assert slow.registers()["bank_shadow"] == fast.registers()["bank_shadow"]

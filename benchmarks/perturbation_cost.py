@@ -1,0 +1,190 @@
+"""Perturbation cost of one ZO step (all four uses of z) for d = 10 million parameters, and the
+peak memory of each optimizer against first order.
+
+    .venv/bin/python benchmarks/perturbation_cost.py [--d 10000000] [--repeats 3] [--docs]
+
+Time: the torch Gaussian regenerates ``torch.randn(d)`` from the step's seed four times (MeZO);
+the golden engine runs one step (``passes(1, d)``: fill, scale, pass) and three hardware replays
+(``replay(d)``: the bank restored from its snapshot and the pass recomputed, bit-identical), for
+each pool reuse strategy. "codes" is the engine's int64 output; "z" adds the conversion to
+float32 (``codes_to_z``) of each use, which is what training consumes. Best of ``repeats``.
+
+Memory: each optimizer in a fresh process trains an MLP of ~10M parameters (1000-3000-2000-10,
+batch 64) for 3 steps; the figure is the peak resident memory during those steps (VmHWM after
+resetting it) minus the resident memory before the optimizer was built; DiZO projects in
+every measured step there (interval 1, one inner iteration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import OUT, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+STRATEGIES = ("pool-index", "pool-sign", "pool", "pool-shift", "none")
+OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
+
+
+def _best(f, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def timing(d: int, repeats: int) -> list[dict]:
+    import torch
+
+    from pezo.config import load
+    from pezo.sw.golden.engine import Engine
+    from pezo.sw.zo.source import codes_to_z
+
+    seed = 1234
+
+    def gauss():
+        for _ in range(4):
+            torch.randn(d, generator=torch.Generator().manual_seed(seed))
+
+    t_gauss = _best(gauss, repeats)
+    rows = [{"source": "torch Gaussian (randn x 4)", "s/step": round(t_gauss, 3), "ratio vs Gaussian": 1.0}]
+    for strategy in STRATEGIES:
+        cfg = load(ROOT / "configs" / f"{strategy}.toml").replace(**{"engine.max_params": d})
+        engine = Engine(cfg)
+        engine.passes(1, d)                      # warm caches (matrix powers, field plans)
+
+        def codes():
+            engine.passes(1, d)
+            for _ in range(3):
+                engine.replay(d)
+
+        def zs():
+            codes_to_z(engine.passes(1, d)[0], cfg)
+            for _ in range(3):
+                codes_to_z(engine.replay(d), cfg)
+
+        for what, f in (("codes", codes), ("z", zs)):
+            t = _best(f, repeats)
+            rows.append({"source": f"engine {strategy} / {cfg.engine.scale.mode} ({what})", "s/step": round(t, 3),
+                         "ratio vs Gaussian": round(t_gauss / t, 2)})
+        print(rows[-2], rows[-1], flush=True)
+    return rows
+
+
+def profile(d: int) -> list[dict]:
+    """Where one engine step + 3 replays (pool-index, adaptive) spends its time: cProfile's
+    functions by own time."""
+    import cProfile
+    import pstats
+
+    from pezo.config import load
+    from pezo.sw.golden.engine import Engine
+
+    engine = Engine(load(ROOT / "configs" / "pool-index.toml").replace(**{"engine.max_params": d}))
+    engine.passes(1, d)
+    prof = cProfile.Profile()
+    prof.enable()
+    engine.passes(1, d)
+    for _ in range(3):
+        engine.replay(d)
+    prof.disable()
+    st = pstats.Stats(prof)
+    total = st.total_tt
+    rows = []
+    for (file, line, fn), (_, _, tt, _, _) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:8]:
+        where = f"{Path(file).name}:{fn}" if line else fn
+        rows.append({"function": where, "own s": round(tt, 3), "share": f"{100 * tt / total:.0f}%"})
+    return rows
+
+
+_MEM_CHILD = r"""
+import json, resource, sys, torch
+from torch import nn
+from pezo.sw.zo.train import make_optimizer
+from pezo.sw.zo import tasks
+torch.set_num_threads(1)
+name = sys.argv[1]
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(1000, 3000), nn.ReLU(), nn.Linear(3000, 2000), nn.ReLU(), nn.Linear(2000, 10))
+x, y = torch.randn(64, 1000), torch.randint(0, 10, (64,))
+task = tasks.Task("mem", "accuracy", nn.functional.cross_entropy, None, None,
+                  {"fo-sgd": {"lr": 1e-3}, "fo-adam": {"lr": 1e-3}, "zo": {"lr": 1e-6, "eps": 1e-3}})
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+base = rss("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")     # reset the peak (VmHWM) to the current RSS
+opt = make_optimizer(name, model, task)
+if name == "dizo":
+    opt.interval, opt.inner = 1, 1     # a projection in every measured step
+for _ in range(3):
+    opt.step(x, y)
+print(json.dumps({"optimizer": name, "d": opt.d, "peak_extra_bytes": rss("VmHWM") - base}))
+"""
+
+
+def memory() -> list[dict]:
+    rows = []
+    for name in OPTIMIZERS:
+        r = subprocess.run([sys.executable, "-c", _MEM_CHILD, name], capture_output=True, text=True, cwd=ROOT)
+        if r.returncode:
+            raise SystemExit(f"memory run of {name} failed:\n{r.stderr}")
+        m = json.loads(r.stdout.strip().splitlines()[-1])
+        rows.append({"optimizer": name, "parameters": m["d"], "peak extra MB": round(m["peak_extra_bytes"] / 2**20, 1),
+                     "x model size": round(m["peak_extra_bytes"] / (4 * m["d"]), 2)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--d", type=int, default=10_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--docs", action="store_true", help="write docs/results/perturbation-cost.md")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    load0 = os.getloadavg()[0]
+    t_rows = timing(args.d, args.repeats)
+    p_rows = profile(args.d)
+    m_rows = memory()
+    OUT.mkdir(parents=True, exist_ok=True)
+    raw = {"machine": machine(), "d": args.d, "threads": 1, "load_average": load0, "timing": t_rows,
+           "profile": p_rows, "memory": m_rows, "torch": torch.__version__}
+    (OUT / "perturbation_cost.json").write_text(json.dumps(raw, indent=1) + "\n")
+    lines = ["| source | s per step (4 uses) | Gaussian time / this |", "|---|---|---|"]
+    lines += [f"| {r['source']} | {r['s/step']} | {r['ratio vs Gaussian']} |" for r in t_rows]
+    mem = ["| optimizer | parameters | peak extra memory (MB) | x model size (fp32) |", "|---|---|---|---|"]
+    mem += [f"| {r['optimizer']} | {r['parameters']:,} | {r['peak extra MB']} | {r['x model size']} |" for r in m_rows]
+    prof = ["| function (engine pool-index: step + 3 replays) | own time (s) | share |", "|---|---|---|"]
+    prof += [f"| `{r['function']}` | {r['own s']} | {r['share']} |" for r in p_rows]
+    text = "\n".join(lines) + "\n\n" + "\n".join(prof) + "\n\n" + "\n".join(mem) + "\n"
+    print(text)
+    (OUT / "perturbation_cost.md").write_text(text)
+    if args.docs:
+        from pezo.files import write_atomic
+
+        md = ["# Perturbation cost and optimizer memory", "",
+              f"One ZO step's perturbations (all four uses) for d = {args.d:,} parameters, 1 torch thread, "
+              f"load average {load0:.1f} at the start on a shared 2-core machine (torch {torch.__version__}, "
+              f"Python {raw['machine']['python']}).", "", *lines, "",
+              "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof, "",
+              "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
+              "1000-3000-2000-10 (batch 64):", "", *mem, "",
+              "```sh", f".venv/bin/python benchmarks/perturbation_cost.py {' '.join(sys.argv[1:])}".rstrip(), "```", ""]
+        write_atomic(ROOT / "docs/results/perturbation-cost.md", "\n".join(md))
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    main()

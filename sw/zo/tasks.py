@@ -1,0 +1,167 @@
+"""Training tasks on the CPU from data that ships inside scikit-learn (no downloads).
+
+* ``digits``: an MLP 64-32-10 trained from scratch on the 8x8 digits (1797 images).
+* ``digits-shift``: fine-tuning. The same MLP is first trained with first-order SGD on the
+  digits, then fine-tuned on a shifted distribution: every image moved one pixel to the right
+  (the pre-trained model drops from 97% to 44% test accuracy). The pre-trained model is DiZO's anchor.
+* ``diabetes``: regression, an MLP 10-16-1 on the diabetes data set (442 patients), MSE on a
+  standardised target; the metric is the test R^2.
+
+Splits are fixed (``random_state=0``, 25% test, stratified for the digits); the seed of a run
+only changes the model initialisation and the perturbations. Training is full-batch: the
+training sets are small, and PseuZO pairs output changes sample by sample across steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import torch
+from torch import nn
+
+from pezo.errors import PezoError
+from pezo.sw.zo import TASK_NAMES
+
+__all__ = ["Task", "TASKS", "get"]
+
+SPLIT_SEED = 0
+PRETRAIN_STEPS = 300
+PRETRAIN_LR = 0.5
+
+
+@dataclass
+class Task:
+    """A model, its data and the metric.
+
+    Parameters
+    ----------
+    name : str
+    metric : str
+        ``"accuracy"`` (percent of the test set) or ``"r2"`` (coefficient of determination x 100).
+    loss_fn : callable
+    data : callable
+        ``data() -> (x_train, y_train, x_test, y_test)``.
+    model : callable
+        ``model(seed) -> nn.Module``, the model a run starts from (pre-trained for fine-tuning).
+    hparams : dict
+        Default ``lr``/``eps`` per optimizer name and the default forward-pass budget.
+    """
+
+    name: str
+    metric: str
+    loss_fn: Callable
+    data: Callable
+    model: Callable
+    hparams: dict = field(default_factory=dict)
+
+    def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+        with torch.no_grad():
+            out = model(x)
+        if self.metric == "accuracy":
+            return 100.0 * float((out.argmax(1) == y).float().mean())
+        return 100.0 * (1.0 - float(((out.squeeze(1) - y) ** 2).mean() / ((y - y.mean()) ** 2).mean()))
+
+
+def _split(x, y, stratify: bool):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(x, y, test_size=0.25, random_state=SPLIT_SEED, stratify=y if stratify else None)
+
+
+@lru_cache(maxsize=None)
+def _digits_arrays():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return d.images / 16.0, d.target
+
+
+@lru_cache(maxsize=None)
+def _digits_data():
+    img, target = _digits_arrays()
+    xtr, xte, ytr, yte = _split(img.reshape(len(img), -1), target, True)
+    return (torch.tensor(xtr, dtype=torch.float32), torch.tensor(ytr), torch.tensor(xte, dtype=torch.float32),
+            torch.tensor(yte))
+
+
+def _shift(img):
+    """The fine-tuning distribution: every image one pixel to the right."""
+    import numpy as np
+
+    out = np.zeros_like(img)
+    out[:, :, 1:] = img[:, :, :-1]
+    return out
+
+
+@lru_cache(maxsize=None)
+def _digits_shift_data():
+    img, target = _digits_arrays()
+    img = _shift(img)
+    xtr, xte, ytr, yte = _split(img.reshape(len(img), -1), target, True)
+    return (torch.tensor(xtr, dtype=torch.float32), torch.tensor(ytr), torch.tensor(xte, dtype=torch.float32),
+            torch.tensor(yte))
+
+
+def _mlp(sizes: list[int], seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def _digits_model(seed: int) -> nn.Module:
+    return _mlp([64, 32, 10], seed)
+
+
+def _pretrained_digits(seed: int) -> nn.Module:
+    """The MLP trained with first-order full-batch SGD on the original digits."""
+    model = _digits_model(seed)
+    xtr, ytr, _, _ = _digits_data()
+    opt = torch.optim.SGD(model.parameters(), lr=PRETRAIN_LR, momentum=0.9)
+    for _ in range(PRETRAIN_STEPS):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xtr), ytr).backward()
+        opt.step()
+    return model
+
+
+@lru_cache(maxsize=None)
+def _diabetes_data():
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes()
+    xtr, xte, ytr, yte = _split(d.data, d.target, False)
+    mx, sx = xtr.mean(0), xtr.std(0)
+    my, sy = ytr.mean(), ytr.std()
+    f = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    return f((xtr - mx) / sx), f((ytr - my) / sy), f((xte - mx) / sx), f((yte - my) / sy)
+
+
+def _mse(out, y):
+    return nn.functional.mse_loss(out.squeeze(1), y)
+
+
+# Default step sizes and forward-pass budgets, tuned once on seed 0 (docs/training.md).
+TASKS: dict[str, Task] = {
+    "digits": Task("digits", "accuracy", nn.functional.cross_entropy, _digits_data, _digits_model,
+                   {"budget": 6000, "fo-sgd": {"lr": 0.5}, "fo-adam": {"lr": 0.01},
+                    "zo": {"lr": 1e-2, "eps": 1e-3}}),
+    "digits-shift": Task("digits-shift", "accuracy", nn.functional.cross_entropy, _digits_shift_data,
+                         _pretrained_digits,
+                         {"budget": 2000, "fo-sgd": {"lr": 0.1}, "fo-adam": {"lr": 0.01},
+                          "zo": {"lr": 1e-2, "eps": 1e-3}}),
+    "diabetes": Task("diabetes", "r2", _mse, _diabetes_data, lambda seed: _mlp([10, 16, 1], seed),
+                     {"budget": 2000, "fo-sgd": {"lr": 0.01}, "fo-adam": {"lr": 1e-3},
+                      "zo": {"lr": 3e-3, "eps": 1e-3}}),
+}
+assert tuple(TASKS) == TASK_NAMES
+
+
+def get(name: str) -> Task:
+    if name not in TASKS:
+        raise PezoError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+    return TASKS[name]

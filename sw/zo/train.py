@@ -1,0 +1,187 @@
+"""``pezo train``: run a task with an optimizer over seeds; CSV/JSON logs and a PNG of the curves.
+
+A run stops after ``steps`` optimizer steps or when it has spent ``budget`` forward passes
+(ZO step: 2; DiZO adds 2 per projection iteration; first-order: 1 forward + its backward).
+Files go to ``out/train/<task>/<label>/``: ``seed<k>.csv`` (one row per evaluation),
+``run.json`` (settings, every row, final metric per seed, mean and std) and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from pezo.config import Config
+from pezo.errors import PezoError
+from pezo.files import write_atomic
+from pezo.sw.zo import OPTIMIZERS, tasks
+from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
+from pezo.sw.zo.source import EngineSource
+
+__all__ = ["OPTIMIZERS", "make_optimizer", "run", "train"]
+
+EVALS = 20          # evaluations of the test metric per run
+
+
+def make_optimizer(name: str, model: torch.nn.Module, task: tasks.Task, cfg: Config | None = None,
+                   seed: int = 0, lr: float | None = None, eps: float | None = None):
+    """The optimizer ``name`` with the task's default step sizes. ``cfg`` selects the engine
+    stream for ``pezo`` (default: the default configuration), ``dizo`` and ``pseuzo``
+    (default: the torch Gaussian)."""
+    if name not in OPTIMIZERS:
+        raise PezoError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if name.startswith("fo-"):
+        if cfg is not None:
+            raise PezoError(f"--config sets the perturbation stream; {name} has none")
+        return FirstOrder(model, task.loss_fn, lr=lr or task.hparams[name]["lr"], kind=name[3:])
+    lr = lr or task.hparams["zo"]["lr"]
+    eps = eps or task.hparams["zo"]["eps"]
+    if name == "mezo":
+        if cfg is not None:
+            raise PezoError("--config sets the engine stream: use --optimizer pezo (mezo is the torch Gaussian)")
+        return MeZO(model, task.loss_fn, lr=lr, eps=eps, seed=seed)
+    if name == "pezo":
+        return PeZO(model, task.loss_fn, cfg if cfg is not None else Config().validate(), lr=lr, eps=eps)
+    d = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    source = EngineSource(cfg, d) if cfg is not None else None
+    cls = DiZO if name == "dizo" else PseuZO
+    return cls(model, task.loss_fn, lr=lr, eps=eps, source=source, seed=seed)
+
+
+def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int = 0, steps: int | None = None,
+        budget: int | None = None, progress=None, lr: float | None = None) -> dict:
+    """One training run; returns its evaluation rows and final test metric.
+
+    ``progress(step, forwards, loss)`` is called after every step.
+    """
+    if steps is None and budget is None:
+        budget = task.hparams["budget"]
+    if (steps is not None and steps < 1) or (budget is not None and budget < 1):
+        raise PezoError(f"--steps and --budget must be at least 1 (got {steps}, {budget})")
+    xtr, ytr, xte, yte = task.data()
+    model = task.model(seed)
+    opt = make_optimizer(optimizer, model, task, cfg, seed, lr=lr)
+    rows = [{"step": 0, "forwards": 0, "train_loss": float(task.loss_fn(model(xtr), ytr).detach()),
+             "test_metric": task.evaluate(model, xte, yte)}]
+    every = (budget / EVALS) if budget is not None else steps / EVALS
+    next_eval, step, t0 = every, 0, time.perf_counter()
+    while (steps is None or step < steps) and (budget is None or opt.forwards < budget):
+        loss = opt.step(xtr, ytr)
+        step += 1
+        if not math.isfinite(loss):
+            raise PezoError(f"{task.name}/{optimizer} seed {seed}: training loss is {loss} at step {step} "
+                            f"(step size too large)")
+        done = (steps is not None and step >= steps) or (budget is not None and opt.forwards >= budget)
+        if done or (opt.forwards if budget is not None else step) >= next_eval:
+            rows.append({"step": step, "forwards": opt.forwards, "train_loss": loss,
+                         "test_metric": task.evaluate(model, xte, yte)})
+            next_eval += every
+        if progress:
+            progress(step, opt.forwards, loss)
+    return {"seed": seed, "rows": rows, "final": rows[-1]["test_metric"], "steps": step,
+            "forwards": opt.forwards, "seconds": time.perf_counter() - t0, "d": opt.d}
+
+
+class _Bar:
+    """A carriage-return progress bar on stderr, redrawn at most 5 times a second."""
+
+    def __init__(self, label: str, total: int, unit: str, stream=sys.stderr):
+        self.label, self.total, self.unit, self.stream, self.last = label, total, unit, stream, 0.0
+
+    def __call__(self, step: int, forwards: int, loss: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < 0.2:
+            return
+        self.last = now
+        done = forwards if self.unit == "forwards" else step
+        frac = min(1.0, done / self.total)
+        bar = "#" * int(30 * frac)
+        self.stream.write(f"\r{self.label} [{bar:<30}] {done}/{self.total} {self.unit}, loss {loss:.4f}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _plot(path: Path, results: list[dict], title: str, metric: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    for r in results:
+        f = [row["forwards"] for row in r["rows"]]
+        a.plot(f, [row["train_loss"] for row in r["rows"]], label=f"seed {r['seed']}")
+        b.plot(f, [row["test_metric"] for row in r["rows"]], label=f"seed {r['seed']}")
+    a.set(xlabel="forward passes", ylabel="training loss", yscale="log")
+    b.set(xlabel="forward passes", ylabel=f"test {metric} (%)")
+    b.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+
+
+def train(task_name: str, optimizer: str, config_path: str | None = None, steps: int | None = None,
+          budget: int | None = None, seeds: int = 1, out_root: Path = Path("out/train"),
+          show_progress: bool = True) -> dict:
+    """Run seeds 0..seeds-1 and write the logs and the plot; returns the summary."""
+    from pezo import config
+
+    task = tasks.get(task_name)
+    if optimizer not in OPTIMIZERS:
+        raise PezoError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if seeds < 1:
+        raise PezoError(f"--seeds must be at least 1, got {seeds}")
+    cfg = config.load(config_path) if config_path else None
+    if cfg is not None:
+        cfg.engine.check_bank()
+    label = optimizer + (f"-{Path(config_path).stem}" if config_path else "")
+    out = out_root / task_name / label
+    if steps is None and budget is None:
+        budget = task.hparams["budget"]
+    results = []
+    for seed in range(seeds):
+        bar = _Bar(f"{task_name}/{label} seed {seed + 1}/{seeds}", budget or steps,
+                   "forwards" if budget else "steps") if show_progress else None
+        r = run(task, optimizer, cfg, seed, steps, budget, progress=bar)
+        if bar:
+            bar(r["steps"], r["forwards"], r["rows"][-1]["train_loss"], force=True)
+            bar.close()
+        results.append(r)
+    finals = torch.tensor([r["final"] for r in results], dtype=torch.float64)
+    summary = {"task": task_name, "optimizer": optimizer, "config": config_path, "label": label,
+               "metric": task.metric, "steps": steps, "budget": budget, "seeds": seeds,
+               "hparams": task.hparams, "final_mean": float(finals.mean()),
+               "final_std": float(finals.std()) if seeds > 1 else 0.0, "runs": results}
+    for r in results:
+        write_atomic(out / f"seed{r['seed']}.csv", _csv(r["rows"]))
+    write_atomic(out / "run.json", json.dumps(summary, indent=1) + "\n")
+    _plot(out / "curves.png", results, f"{task_name}: {label}", task.metric)
+    summary["out"] = str(out)
+    return summary

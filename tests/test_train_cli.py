@@ -1,0 +1,61 @@
+"""`pezo train` as a user runs it."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pezo.cli import main
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+PEZO = [sys.executable, "-m", "pezo.cli"]
+
+
+def _pezo(*args, cwd=None):
+    return subprocess.run([*PEZO, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_train_writes_csv_json_png(tmp_path):
+    r = _pezo("train", "--task", "diabetes", "--optimizer", "pezo", "--config", str(CONFIGS / "pool-sign.toml"),
+              "--steps", "30", "--seeds", "2", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out/train/diabetes/pezo-pool-sign"
+    assert "test r2" in r.stdout and "over 2 seed(s)" in r.stdout and str(out.relative_to(tmp_path)) in r.stdout
+    assert "30/30 steps" in r.stderr                  # the progress bar
+    for seed in (0, 1):
+        rows = list(csv.DictReader((out / f"seed{seed}.csv").open()))
+        assert list(rows[0]) == ["step", "forwards", "train_loss", "test_metric"]
+        assert rows[0]["step"] == "0" and rows[-1]["step"] == "30" and rows[-1]["forwards"] == "60"
+    summary = json.loads((out / "run.json").read_text())
+    assert summary["optimizer"] == "pezo" and len(summary["runs"]) == 2 and summary["steps"] == 30
+    finals = [run["final"] for run in summary["runs"]]
+    assert abs(summary["final_mean"] - sum(finals) / 2) < 1e-9
+    assert finals[0] != finals[1]                       # seeds differ (initialisation)
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_default_budget_and_first_order(tmp_path, capsys):
+    assert main(["train", "--task", "digits-shift", "--optimizer", "fo-sgd", "--budget", "20",
+                 "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "digits-shift/fo-sgd/run.json").read_text())
+    assert summary["runs"][0]["forwards"] == 20 and summary["runs"][0]["steps"] == 20
+
+
+def test_train_user_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args, msg in [
+        (["--optimizer", "mezo", "--config", str(CONFIGS / "pool.toml")], "use --optimizer pezo"),
+        (["--optimizer", "pezo", "--config", str(tmp_path / "missing.toml")], "cannot read configuration"),
+        (["--optimizer", "mezo", "--seeds", "0"], "--seeds must be at least 1"),
+        (["--optimizer", "mezo", "--steps", "0"], "must be at least 1"),
+    ]:
+        assert main(["train", "--task", "diabetes", *args]) == 1
+        err = capsys.readouterr().err
+        assert msg in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--task", "mnist", "--optimizer", "mezo"])
+    assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err

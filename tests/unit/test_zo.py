@@ -1,0 +1,248 @@
+"""ZO training: perturbation sources, optimizers, tasks (sw/zo)."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from pezo.config import Config, load
+from pezo.errors import PezoError
+from pezo.sw.golden.engine import Engine
+from pezo.sw.zo import tasks
+from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
+from pezo.sw.zo.source import EngineSource, GaussianSource, code_scale, codes_to_z
+from pezo.sw.zo.train import run
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+UNIFORM = ["none", "pool", "pool-sign", "pool-index", "pool-shift", "default"]
+
+
+class Quad(nn.Module):
+    """``forward`` returns the parameter vector; with ``_sq`` the loss is ``|w - target|^2``."""
+
+    def __init__(self, d: int, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.a = nn.Parameter(torch.randn(d // 2, generator=g))
+        self.b = nn.Parameter(torch.randn(d - d // 2, generator=g))
+
+    def forward(self, x):
+        return torch.cat([self.a, self.b])
+
+
+def _sq(out, target):
+    return ((out - target) ** 2).sum()
+
+
+def _flat(model):
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).clone()
+
+
+# -- sources --------------------------------------------------------------------------------------
+
+def test_code_scale_three_cases():
+    fixed = load(CONFIGS / "pool-sign.toml")
+    adaptive = load(CONFIGS / "pool-index.toml")
+    gauss = Config().replace(**{"engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
+                                "engine.scale.mode": "fixed"})
+    assert code_scale(fixed) == pytest.approx(math.sqrt(3) / 4 / 32)
+    assert code_scale(adaptive) == pytest.approx(1 / 32)
+    assert code_scale(gauss) == pytest.approx(1 / 32)
+    assert code_scale(adaptive.replace(**{"engine.value_bits": 10})) == pytest.approx(1 / 128)
+    codes = torch.tensor([-127, 1, 32], dtype=torch.int64)
+    assert codes_to_z(codes, adaptive).tolist() == [-127 / 32, 1 / 32, 1.0]
+
+
+@pytest.mark.parametrize("name", UNIFORM)
+def test_engine_z_has_unit_spread(name):
+    cfg = load(CONFIGS / f"{name}.toml")
+    # A pool's sample mean (std 1/8 for 64 entries) offsets every value of its step, and
+    # pool-shift keeps 56 of 64 entries from step to step: the mean converges slowly.
+    z = codes_to_z(Engine(cfg).passes(64, 2000), cfg)
+    assert abs(float(z.std()) - 1) < 0.05 and abs(float(z.mean())) < 0.15
+
+
+def test_gaussian_seed_replay_gives_identical_z():
+    src = GaussianSource(1000, seed=3)
+    k1, k2 = src.next(), src.next()
+    assert torch.equal(src.z(k1), src.z(k1)) and not torch.equal(src.z(k1), src.z(k2))
+    assert torch.equal(GaussianSource(1000, seed=3).z(k1), src.z(k1))   # the key alone regenerates z
+    assert abs(float(src.z(k2).std()) - 1) < 0.1
+
+
+@pytest.mark.parametrize("name", UNIFORM)
+def test_engine_source_is_exactly_engine_passes(name):
+    # Blocks of 64 steps; 150 steps cross two block boundaries. Older steps (PseuZO's window)
+    # are regenerated from the registers saved at their block's start.
+    cfg = load(CONFIGS / f"{name}.toml")
+    d, n = 101, 150
+    ref = Engine(cfg).passes(n, d)
+    src = EngineSource(cfg, d, keep=14)
+    for t in range(n):
+        assert src.next() == t
+        assert torch.equal(src.codes(t).to(torch.int64), ref[t])
+        if t >= 13:
+            assert torch.equal(src.codes(t - 13).to(torch.int64), ref[t - 13])
+    assert torch.equal(src.z(n - 1), codes_to_z(ref[n - 1], cfg))
+    with pytest.raises(PezoError):
+        src.codes(n)
+
+
+def test_engine_source_raises_max_params():
+    cfg = load(CONFIGS / "pool-index.toml").replace(**{"engine.max_params": 16})
+    src = EngineSource(cfg, 100)
+    src.next()
+    assert torch.equal(src.codes(0).to(torch.int64), Engine(cfg.replace(**{"engine.max_params": 100})).passes(1, 100)[0])
+
+
+# -- optimizers -----------------------------------------------------------------------------------
+
+def test_mezo_restores_theta_and_counts_forwards():
+    m = Quad(50)
+    before = _flat(m)
+    opt = MeZO(m, _sq, lr=0.0, eps=1e-2)
+    for _ in range(5):
+        opt.step(None, torch.zeros(50))
+    assert torch.allclose(_flat(m), before, atol=1e-5)
+    assert opt.forwards == 10
+
+
+def test_pezo_steps_along_exactly_the_engine_pass():
+    cfg = load(CONFIGS / "pool-sign.toml")
+    d, lr, eps = 40, 1e-2, 1e-3
+    m = Quad(d)
+    target = torch.zeros(d)
+    theta0 = _flat(m).double()
+    opt = PeZO(m, _sq, cfg, lr=lr, eps=eps)
+    opt.step(None, target)
+    z = codes_to_z(Engine(cfg).passes(1, d)[0], cfg).double()
+    g = (float(_sq(theta0 + eps * z, target)) - float(_sq(theta0 - eps * z, target))) / (2 * eps)
+    assert torch.allclose(_flat(m).double(), theta0 - lr * g * z, atol=2e-4)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: MeZO(m, _sq, lr=2e-3, eps=1e-3, seed=1),
+    lambda m: PeZO(m, _sq, load(CONFIGS / "default.toml"), lr=2e-3, eps=1e-3),
+    lambda m: PeZO(m, _sq, load(CONFIGS / "pool-sign.toml"), lr=2e-3, eps=1e-3),
+    lambda m: DiZO(m, _sq, lr=2e-3, eps=1e-3, interval=20, inner=4),
+    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3),
+    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3, source=EngineSource(load(CONFIGS / "default.toml"), 64)),
+    lambda m: FirstOrder(m, _sq, lr=0.05),
+    lambda m: FirstOrder(m, _sq, lr=0.05, kind="adam"),
+], ids=["mezo", "pezo-default", "pezo-pool-sign", "dizo", "pseuzo", "pseuzo-engine", "sgd", "adam"])
+def test_each_optimizer_decreases_a_quadratic(make):
+    m = Quad(64)
+    target = torch.full((64,), 0.5)
+    start = float(_sq(m(None), target).detach())
+    opt = make(m)
+    for _ in range(400):
+        opt.step(None, target)
+    assert float(_sq(m(None), target).detach()) < 0.5 * start
+
+
+def test_dizo_projection_scales_each_displacement_within_tau():
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    x, y = torch.randn(16, 4), torch.randn(16, 2)
+    opt = DiZO(m, nn.functional.mse_loss, lr=1e-2, eps=1e-3, interval=5, inner=3, tau=0.2)
+    anchor = [a.clone() for a in opt.anchor]
+    for _ in range(4):
+        opt.step(x, y)
+    opt.step(x, y)                     # the 5th step projects (after its MeZO step)
+    assert opt.forwards == 5 * 2 + 2 * 3
+    assert opt.last_scales is not None and ((opt.last_scales - 1).abs() <= 0.2 + 1e-6).all()
+    assert not torch.equal(opt.last_scales, torch.ones(4))
+    for a, a0 in zip(opt.anchor, anchor):
+        assert torch.equal(a, a0)      # the anchor never moves
+
+
+def test_dizo_projection_formula():
+    m = Quad(6)
+    opt = DiZO(m, _sq, lr=0.0, inner=2, tau=0.1, eps_p=0.05, proj_lr=1.0)
+    with torch.no_grad():
+        m.a.add_(1.0)
+        m.b.sub_(2.0)
+    disp = [p.detach() - a for p, a in zip(opt.params, opt.anchor)]
+    scales = opt.project(None, torch.zeros(6))
+    for p, a, dl, s in zip(opt.params, opt.anchor, disp, scales.tolist()):
+        assert 0.9 - 1e-6 <= s <= 1.1 + 1e-6
+        assert torch.allclose(p.detach(), a + s * dl, atol=1e-6)
+    assert opt.forwards == 4
+
+
+def test_pseuzo_window_one_is_the_projected_gradient():
+    # h = w, loss |w - t|^2: e = 2(w - t), dh = eps z, so the update is -lr (z . e) z.
+    d, lr, eps = 30, 1e-2, 1e-3
+    m = Quad(d)
+    target = torch.zeros(d)
+    w0 = _flat(m).double()
+    src = GaussianSource(d, seed=5)
+    opt = PseuZO(m, _sq, lr=lr, eps=eps, source=src, window=1)
+    opt.step(None, target)
+    z = GaussianSource(d, seed=5)
+    z = z.z(z.next()).double()
+    e = 2 * (w0 - target.double())
+    assert torch.allclose(_flat(m).double(), w0 - lr * float(z @ e) * z, atol=1e-4)
+    assert opt.forwards == 2
+
+
+def test_pseuzo_window_regenerates_each_entry():
+    d = 20
+    m = Quad(d)
+    src = GaussianSource(d, seed=1)
+    used = []
+    orig = src.z
+    src.z = lambda k: (used.append(k), orig(k))[1]
+    opt = PseuZO(m, _sq, lr=1e-3, source=src, window=3)
+    for _ in range(5):
+        used.clear()
+        opt.step(None, torch.zeros(d))
+    keys = [k for k, _ in opt._hist]
+    assert len(keys) == 3
+    assert used == [keys[-1], keys[-1], *keys]     # +eps, -eps, then one regeneration per entry
+
+
+def test_optimizer_errors():
+    m = Quad(10)
+    with pytest.raises(PezoError):
+        MeZO(m, _sq, lr=1e-3, source=GaussianSource(11))
+    with pytest.raises(PezoError):
+        FirstOrder(m, _sq, lr=1e-3, kind="lbfgs")
+    with pytest.raises(PezoError):
+        PseuZO(m, _sq, lr=1e-3, window=0)
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+def test_tasks_fixed_splits_and_shift():
+    xtr, ytr, xte, yte = tasks.get("digits").data()
+    assert xtr.shape == (1347, 64) and xte.shape == (450, 64)
+    assert torch.equal(tasks.get("digits").data()[0], xtr)
+    sx = tasks.get("digits-shift").data()[0]
+    # one pixel to the right: column 0 is empty, column c is the original column c-1
+    assert torch.equal(sx.view(-1, 8, 8)[:, :, 1:], xtr.view(-1, 8, 8)[:, :, :-1])
+    assert float(sx.view(-1, 8, 8)[:, :, 0].abs().sum()) == 0
+    dx, dy, dxt, dyt = tasks.get("diabetes").data()
+    assert dx.shape == (331, 10) and dxt.shape == (111, 10)
+    with pytest.raises(PezoError):
+        tasks.get("mnist")
+
+
+def test_pretrained_model_fits_digits_and_loses_on_the_shift():
+    t, s = tasks.get("digits"), tasks.get("digits-shift")
+    model = s.model(0)
+    assert t.evaluate(model, *t.data()[2:]) > 90
+    assert s.evaluate(model, *s.data()[2:]) < 60
+
+
+def test_run_spends_the_budget_and_logs_rows():
+    r = run(tasks.get("diabetes"), "mezo", budget=100)
+    assert r["forwards"] == 100 and r["steps"] == 50
+    f = [row["forwards"] for row in r["rows"]]
+    assert f[0] == 0 and f[-1] == 100 and f == sorted(f) and len(f) == 21
+    r = run(tasks.get("diabetes"), "dizo", budget=110)
+    assert r["forwards"] == 100 + 20 and r["steps"] == 50   # the projection (10 x 2) after step 50 overshoots
+    r = run(tasks.get("digits-shift"), "fo-sgd", steps=7)
+    assert r["steps"] == 7 and r["forwards"] == 7
