@@ -11,37 +11,13 @@ from __future__ import annotations
 
 import argparse
 
-from amaranth.hdl import Module, signed
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
-
 from common import OUT, write
 from pezo.build.flow import synthesize, tool_versions
 from pezo.config import Config
 from pezo.gaussian import spec, units
-from pezo.hw.gaussian.boxmuller import Unit
+from pezo.hw.gaussian import Lanes
 
 CONFIGS = {"1x16": (1, 16), "8x8": (8, 8)}
-
-
-class Units(wiring.Component):
-    """``ceil(L/2)`` Box-Muller units fed from one bit vector, ``L`` values out."""
-
-    def __init__(self, cfg: Config):
-        self._e = e = cfg.engine
-        self._n, self._s = units(e), spec(e).bits
-        super().__init__({"bits": In(self._n * self._s), "en": In(1),
-                          "values": Out(data.ArrayLayout(signed(e.value_bits), e.lanes))})
-
-    def elaborate(self, platform):
-        m = Module()
-        for j in range(self._n):
-            u = m.submodules[f"u{j}"] = Unit(self._e)
-            m.d.comb += [u.bits.eq(self.bits[j * self._s:(j + 1) * self._s]), u.en.eq(self.en)]
-            for o in range(2):
-                if 2 * j + o < self._e.lanes:
-                    m.d.comb += self.values[2 * j + o].eq(u.values[o])
-        return m
 
 
 def cfg_for(lanes: int, value_bits: int) -> Config:
@@ -62,7 +38,7 @@ def main() -> None:
         cfg = cfg_for(lanes, bits)
         for target in ("ice40-up5k", "ecp5-25k"):
             print(f"{name} / {target}", flush=True)
-            rep = synthesize(lambda: Units(cfg), design=f"boxmuller_{name}", target=target,
+            rep = synthesize(lambda: Lanes(cfg.engine), design=f"boxmuller_{name}", target=target,
                              seeds=list(range(1, args.seeds + 1)),
                              out_dir=OUT / "gaussian_boxmuller_synth" / f"{name}-{target}",
                              config_digest=cfg.digest())

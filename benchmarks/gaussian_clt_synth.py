@@ -15,7 +15,7 @@ from common import OUT, write
 from pezo.build.flow import synthesize, tool_versions
 from pezo.config import Config
 from pezo.gaussian import spec
-from pezo.hw.gaussian.clt import Lanes
+from pezo.hw.gaussian import Lanes
 
 
 def config(lanes: int, value_bits: int, terms: int) -> Config:

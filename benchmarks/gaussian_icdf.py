@@ -16,18 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from amaranth.hdl import Module
-from amaranth.lib import wiring
-from amaranth.lib.data import ArrayLayout
-from amaranth.lib.wiring import In, Out
-from amaranth.hdl import signed
-
 from common import OUT, write
 from pezo.config import Config
 from pezo.gaussian import reference_pmf, spec
 from pezo.gaussian.icdf import exact, params_of, tables
 from pezo.build.flow import synthesize, tool_versions
-from pezo.hw.gaussian.icdf import Unit
+from pezo.hw.gaussian import Lanes
 from pezo.sw.golden.gaussian import stream
 from pezo.sw.golden.gaussian.icdf import Sampler
 from pezo.sw.golden.stats import gaussian_quality
@@ -55,24 +49,6 @@ def exhaustive_error(bits: int) -> dict:
     d = np.abs(code - ideal)
     return {"inputs": int(k.numel()), "max_err_lsb": int(d.max()), "frac_off_by_1": float((d > 0).mean()),
             "max_err_vs_real_lsb": float(np.abs(code - np.minimum(x, p.limit)).max())}
-
-
-class Units(wiring.Component):
-    """``n`` units side by side, as the engine instantiates them (unit j reads bits [j*S, (j+1)*S))."""
-
-    def __init__(self, e, n: int):
-        self.e, self.n, self.s = e, n, spec(e).bits
-        super().__init__({"bits": In(n * self.s), "en": In(1),
-                          "values": Out(ArrayLayout(signed(e.value_bits), n))})
-
-    def elaborate(self, platform):
-        m = Module()
-        for j in range(self.n):
-            u = Unit(self.e)
-            m.submodules[f"u{j}"] = u
-            m.d.comb += [u.bits.eq(self.bits[j * self.s:(j + 1) * self.s]), u.en.eq(self.en),
-                         self.values[j].eq(u.values[0])]
-        return m
 
 
 def quality() -> None:
@@ -126,7 +102,7 @@ def synth(seeds: int) -> None:
         e = cfg.engine
         for target in ("ice40-up5k", "ecp5-25k"):
             print(f"{lanes} x {bits} / {target}", flush=True)
-            rep = synthesize(lambda: Units(e, lanes), design=f"icdf_{lanes}x{bits}", target=target,
+            rep = synthesize(lambda: Lanes(e), design=f"icdf_{lanes}x{bits}", target=target,
                              seeds=list(range(1, seeds + 1)), out_dir=OUT / "gaussian_icdf" / f"{lanes}x{bits}-{target}",
                              config_digest=cfg.digest())
             r = rep["resources"]

@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
 from pezo.gaussian import spec as gaussian_spec
-from pezo.hw.gaussian import unit as gaussian_unit
+from pezo.hw.gaussian import Lanes as GaussianLanes
 from pezo.hw.lfsr import LfsrBank
 from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
 
@@ -126,14 +126,9 @@ class Engine(wiring.Component):
         # --- the value of lane l of the beat being loaded --------------------------------
         cur = Mux(started, base, offset)
         if gaussian:
-            sp = gaussian_spec(e)
-            for j in range(-(-L // sp.outputs)):
-                u = gaussian_unit(e)
-                m.submodules[f"gauss{j}"] = u
-                m.d.comb += [u.bits.eq(rnd[j * sp.bits:(j + 1) * sp.bits]), u.en.eq(unit_en)]
-                for k in range(sp.outputs):
-                    if j * sp.outputs + k < L:
-                        m.d.comb += self.o.payload.values[j * sp.outputs + k].eq(u.values[k])
+            m.submodules.gauss = gl = GaussianLanes(e)
+            m.d.comb += [gl.bits.eq(rnd[:len(gl.bits)]), gl.en.eq(unit_en),
+                         self.o.payload.values.eq(gl.values)]
         elif strategy == "none":
             ovalues = Signal(data.ArrayLayout(signed(B), L))
             m.d.comb += self.o.payload.values.eq(ovalues)

@@ -8,7 +8,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import EngineConfig
-from pezo.gaussian import code_limit, units
+from pezo.gaussian import code_limit
 from pezo.gaussian.clt import plan_of, spec
 
 
@@ -135,24 +135,3 @@ class Unit(wiring.Component):
         m.d.comb += self.values[0].eq(out)
         return m
 
-
-class Lanes(wiring.Component):
-    """``units(e)`` units side by side as the engine holds them (unit ``j``: bits
-    ``[j*S, (j+1)*S)``, lane ``j``), for unit-level synthesis of ``lanes x value_bits``.
-
-    A bare :class:`Unit` as the top module makes the pinned yosys' ABC9 (``&mfs``) crash; as a
-    submodule, as here and in the engine, it synthesises.
-    """
-
-    def __init__(self, e: EngineConfig):
-        self._e, self._n, self._s = e, units(e), spec(e).bits
-        super().__init__({"bits": In(self._n * self._s), "en": In(1),
-                          "values": Out(data.ArrayLayout(signed(e.value_bits), e.lanes))})
-
-    def elaborate(self, platform):
-        m = Module()
-        for j in range(self._n):
-            u = m.submodules[f"u{j}"] = Unit(self._e)
-            m.d.comb += [u.bits.eq(self.bits[j * self._s:(j + 1) * self._s]), u.en.eq(self.en),
-                         self.values[j].eq(u.values[0])]
-        return m

@@ -8,38 +8,19 @@ The units sit in a wrapper as in benchmarks/gaussian_boxmuller_synth.py: yosys-a
 """
 
 import pytest
-from amaranth.hdl import Module, signed
-from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
 
 from pezo.build.flow import synthesize
 from pezo.config import Config
-from pezo.gaussian import spec
-from pezo.hw.gaussian.boxmuller import Unit
+from pezo.hw.gaussian import Lanes
 
 pytestmark = pytest.mark.synth
 UNITS = 2
 
 
-class _Units(wiring.Component):
-    def __init__(self, e):
-        self._e, self._s = e, spec(e).bits
-        super().__init__({"bits": In(UNITS * self._s), "en": In(1),
-                          "values": Out(data.ArrayLayout(signed(e.value_bits), 2 * UNITS))})
-
-    def elaborate(self, platform):
-        m = Module()
-        for j in range(UNITS):
-            u = m.submodules[f"u{j}"] = Unit(self._e)
-            m.d.comb += [u.bits.eq(self.bits[j * self._s:(j + 1) * self._s]), u.en.eq(self.en),
-                         self.values[2 * j].eq(u.values[0]), self.values[2 * j + 1].eq(u.values[1])]
-        return m
-
-
 def test_units_8bit_fit_the_up5k_within_budget(tmp_path):
     cfg = Config().replace(**{"engine.source": "gaussian-boxmuller", "engine.value_bits": 8, "engine.lanes": 4,
                               "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"})
-    rep = synthesize(lambda: _Units(cfg.engine), design="boxmuller8", target="ice40-up5k", seeds=[1],
+    rep = synthesize(lambda: Lanes(cfg.engine), design="boxmuller8", target="ice40-up5k", seeds=[1],
                      out_dir=tmp_path, config_digest=cfg.digest())
     res = rep["resources"]
     assert 0 < res["LUT"] <= 750 * UNITS and res["FF"] <= 400 * UNITS

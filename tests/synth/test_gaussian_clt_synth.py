@@ -4,7 +4,7 @@ import pytest
 
 from pezo.build.flow import synthesize
 from pezo.config import Config
-from pezo.hw.gaussian.clt import Lanes
+from pezo.hw.gaussian import Lanes
 
 pytestmark = pytest.mark.synth
 
