@@ -34,8 +34,7 @@ def config(lanes: int, bits: int) -> Config:
     cfg = Config().replace(**{"engine.source": "gaussian-icdf", "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.value_bits": bits,
                               "engine.lanes": lanes})
-    need = lanes * spec(cfg.engine).bits
-    return cfg.replace(**{"engine.lfsr.lanes": -(-need // cfg.engine.lfsr.k)})
+    return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.bank_lanes_needed})
 
 
 def exhaustive_error(bits: int) -> dict:

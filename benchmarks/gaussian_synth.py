@@ -23,10 +23,7 @@ SOURCES = ["gaussian-clt", "gaussian-icdf", "gaussian-boxmuller"]
 def point_config(name: str, lanes: int, bits: int) -> config.Config:
     path = Path("configs") / f"{name}.toml"
     cfg = config.load(path).replace(**{"engine.lanes": lanes, "engine.value_bits": bits})
-    need = max(cfg.engine.stream_bits_per_beat,
-               0 if cfg.engine.reuse.strategy == "none" else bits - 1 + cfg.engine.reuse.index_bits)
-    w = cfg.engine.lfsr.k
-    return cfg.replace(**{"engine.lfsr.lanes": max(1, -(-need // w))})
+    return cfg.replace(**{"engine.lfsr.lanes": max(1, cfg.engine.bank_lanes_needed)})
 
 
 def main() -> None:

@@ -30,7 +30,6 @@ from pezo.build import power
 from pezo.build.cache import Cache
 from pezo.build.flow import DoesNotFit, tool_versions
 from pezo.build.report import evaluate, fresh_bits_per_cycle
-from pezo.config import ConfigError
 from pezo.errors import PezoError
 from pezo.files import write_atomic
 
@@ -64,15 +63,12 @@ def variant_config(name: str, lanes: int, bits: int) -> config.Config:
                           "engine.source": source, "engine.reuse.strategy": strategy,
                           "engine.scale.mode": scale, "engine.lfsr.width": 63,
                           "engine.lfsr.k": 63, "engine.lfsr.taps": []})
-    for n in range(1, 65):
-        trial = cfg.replace(**{"engine.lfsr.lanes": n})
-        try:
-            trial.engine.check_bank()
-            return trial
-        except ConfigError as exc:
-            if exc.path != "engine.lfsr.lanes":
-                raise
-    raise PezoError(f"no bank of up to 64 LFSRs feeds {lanes}x{bits} with {name}")
+    n = cfg.engine.bank_lanes_needed
+    if n > 64:
+        raise PezoError(f"no bank of up to 64 LFSRs feeds {lanes}x{bits} with {name}")
+    cfg = cfg.replace(**{"engine.lfsr.lanes": n})
+    cfg.engine.check_bank()
+    return cfg
 
 
 def run_one(name: str, lanes: int, bits: int, target: str, seeds: list[int], cache: Cache,

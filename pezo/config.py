@@ -203,14 +203,26 @@ class EngineConfig:
         that a configuration for the LFSR bank alone stays valid."""
         if not self.lfsr.replay:
             raise ConfigError(f"{path}.lfsr.replay", False, "the engine replays passes: must be true")
-        need = self.stream_bits_per_beat
-        if self.reuse.strategy != "none":       # one fill entry (and the offset) per cycle
-            need = max(need, self.value_bits - 1 + self.reuse.index_bits)
+        need = self.bank_bits_needed
         if self.lfsr.bits_per_cycle < need:
             raise ConfigError(f"{path}.lfsr.lanes", self.lfsr.lanes,
                               f"the bank gives {self.lfsr.lanes} x {self.lfsr.k} = {self.lfsr.bits_per_cycle} "
                               f"fresh bits per cycle; {self.lanes} lanes x {self.value_bits} bits with "
                               f"reuse {self.reuse.strategy!r} need {need}")
+
+    @property
+    def bank_bits_needed(self) -> int:
+        """Fresh bits per cycle the engine takes from the bank: a beat's, or with a pool one
+        fill entry and the offset, whichever is more."""
+        need = self.stream_bits_per_beat
+        if self.reuse.strategy != "none":
+            need = max(need, self.value_bits - 1 + self.reuse.index_bits)
+        return need
+
+    @property
+    def bank_lanes_needed(self) -> int:
+        """The fewest LFSRs of ``lfsr.k`` bits per cycle that feed the engine."""
+        return -(-self.bank_bits_needed // self.lfsr.k)
 
     @property
     def stream_bits_per_beat(self) -> int:

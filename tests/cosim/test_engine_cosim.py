@@ -103,8 +103,7 @@ def test_gaussian_source_engine_matches_golden_every_cycle(tmp_path, source, lan
     cfg = Config().replace(**{"engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
                               "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
                               "engine.max_params": 1000})
-    bank = -(-cfg.engine.stream_bits_per_beat // cfg.engine.lfsr.k)
-    cfg = cfg.replace(**{"engine.lfsr.lanes": bank})
+    cfg = cfg.replace(**{"engine.lfsr.lanes": cfg.engine.bank_lanes_needed})
     trace, result = _run(cfg, tmp_path, "dut", cycles=1200)
     passes = _passes(trace, lanes, bits)
     steps = [passes[i:i + 4] for i in range(0, len(passes) - 3, 4)]

@@ -22,8 +22,7 @@ def _cfg(bits: int, lanes: int = 1, **knobs) -> Config:
             "engine.value_bits": bits, "engine.lanes": lanes}
     over.update({f"engine.gaussian.{k}": v for k, v in knobs.items()})
     cfg = Config().replace(**over)
-    need = lanes * spec(cfg.engine).bits
-    return cfg.replace(**{"engine.lfsr.lanes": -(-need // cfg.engine.lfsr.k)})
+    return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.bank_lanes_needed})
 
 
 # Every magnitude of M bits, against round(Phi^-1(1 - q/2) * T) at the input's midpoint q.
