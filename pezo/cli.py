@@ -208,6 +208,14 @@ def cmd_train(args) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
+def _flow_args(p: argparse.ArgumentParser) -> None:
+    """Options of every command that runs the synthesis flow."""
+    p.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
+    p.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
+    p.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
+    p.add_argument("--no-cache", action="store_true", help="run every tool, store nothing")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .designs import DESIGNS
 
@@ -244,24 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("synth", help="synthesise and place-and-route a design")
     s.add_argument("design", choices=names)
     s.add_argument("--config", metavar="FILE")
-    s.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
-    s.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
+    _flow_args(s)
     s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>)")
-    s.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
-    s.add_argument("--no-cache", action="store_true", help="run every tool, store nothing")
     s.set_defaults(func=cmd_synth)
 
     r = sub.add_parser("report", help="compare configurations: resources, Fmax, estimated power")
     rsub = r.add_subparsers(dest="action", required=True, metavar="ACTION")
     c = rsub.add_parser("compare", help="side-by-side tables (md, csv, json) and plots")
     c.add_argument("configs", nargs="+", metavar="CONFIG")
-    c.add_argument("--target", required=True, choices=["ice40-up5k", "ecp5-25k"])
+    _flow_args(c)
     c.add_argument("--baseline", metavar="CONFIG", help="reference for the reductions (default: the first CONFIG)")
     c.add_argument("--design", choices=names, default="engine")
-    c.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
     c.add_argument("--out", metavar="DIR", help="report directory (default out/report/<design>-<target>-<configs>)")
-    c.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
-    c.add_argument("--no-cache", action="store_true", help="recompute everything, store nothing")
     c.set_defaults(func=cmd_report_compare)
     c = rsub.add_parser("show", help="print a compare.json or report.json as a table")
     c.add_argument("file", metavar="REPORT.json")
