@@ -40,7 +40,8 @@ COMMAND = ".venv/bin/python benchmarks/engine_stats.py"
 
 def _cfg(strategy: str, mode: str, seed: int | None) -> Config:
     changes = {"engine.reuse.strategy": strategy, "engine.scale.mode": mode, "engine.lanes": 8,
-               "engine.value_bits": 8, "engine.reuse.pool_size": 64, "engine.reuse.refresh": 8}
+               "engine.value_bits": 8, "engine.reuse.pool_size": 64, "engine.reuse.refresh": 8,
+               "engine.lfsr.k": 63}       # one bank (63 bits a cycle) feeds every strategy
     if seed is not None:
         changes["engine.lfsr.seed"] = seed
     return Config().replace(**changes)

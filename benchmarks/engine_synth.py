@@ -32,7 +32,7 @@ def main() -> None:
                 rep = synthesize(lambda: design.component(cfg), design="engine", target=target,
                                  seeds=list(range(1, args.seeds + 1)),
                                  out_dir=OUT / "engine_synth" / f"{name}-{mode}-{target}",
-                                 config_digest=cfg.digest(), extra=design.extras(cfg))
+                                 config_digest=design.digest(cfg), extra=design.extras(cfg))
                 res, ex = rep["resources"], rep["extra"]
                 rows.append({"strategy": name, "scale": mode, "target": target, "LUT": res["LUT"],
                              "FF": res["FF"], "BRAM": res["BRAM"], "DSP": res["DSP"],

@@ -44,7 +44,7 @@ def main() -> None:
                 rep = synthesize(lambda: design.component(cfg), design="engine", target=target,
                                  seeds=list(range(1, args.seeds + 1)),
                                  out_dir=OUT / "gaussian_synth" / f"{name}-{point}-{target}",
-                                 config_digest=cfg.digest(), extra=design.extras(cfg))
+                                 config_digest=design.digest(cfg), extra=design.extras(cfg))
                 res = rep["resources"]
                 e = cfg.engine
                 rows.append({"source": e.source if name != "default" else "uniform (PeZO default)",

@@ -6,7 +6,8 @@
 For every design point (lanes x value_bits) and target, every variant of :data:`VARIANTS` is
 synthesised, placed and routed (median Fmax over nextpnr seeds) and its power estimated, all
 through the result cache (``out/cache``; a rerun is instant). The LFSR bank is sized to feed
-each point: the fewest 63-bit LFSRs (k = 63) that ``EngineConfig.check_bank`` accepts.
+each point: the fewest 63-bit LFSRs that give ``EngineConfig.bank_bits_needed``, each with k
+(fresh bits per cycle) the bits it must give rounded up to a power of two, at most 63.
 
 A variant the current code rejects is a ``skipped: <reason>`` row and a design larger than the
 device a ``does not fit: N/M <bel>`` row; neither stops the benchmark. Each PeZO variant is
@@ -38,10 +39,10 @@ POINTS = [(1, 8), (8, 8), (16, 16)]
 TARGETS = ["ice40-up5k", "ecp5-25k"]
 #: name -> (family, engine.source, engine.reuse.strategy, engine.scale.mode)
 VARIANTS = {
-    "pezo-recommended": ("pezo", "uniform", "pool-index", "adaptive"),
-    "pool-index-fixed": ("pezo", "uniform", "pool-index", "fixed"),
+    "pezo-recommended": ("pezo", "uniform", "pool-sign", "adaptive"),
+    "pool-sign-fixed": ("pezo", "uniform", "pool-sign", "fixed"),
+    "pool-index": ("pezo", "uniform", "pool-index", "adaptive"),
     "pool-shift": ("pezo", "uniform", "pool-shift", "adaptive"),
-    "pool-sign": ("pezo", "uniform", "pool-sign", "adaptive"),
     "pool (naive)": ("pezo", "uniform", "pool", "adaptive"),
     "uniform-fresh": ("uniform", "uniform", "none", "fixed"),
     "gaussian-clt": ("gaussian", "gaussian-clt", "none", "fixed"),
@@ -63,10 +64,14 @@ def variant_config(name: str, lanes: int, bits: int) -> config.Config:
                           "engine.source": source, "engine.reuse.strategy": strategy,
                           "engine.scale.mode": scale, "engine.lfsr.width": 63,
                           "engine.lfsr.k": 63, "engine.lfsr.taps": []})
-    n = cfg.engine.bank_lanes_needed
+    need = cfg.engine.bank_bits_needed
+    n = -(-need // 63)
     if n > 64:
         raise PezoError(f"no bank of up to 64 LFSRs feeds {lanes}x{bits} with {name}")
-    cfg = cfg.replace(**{"engine.lfsr.lanes": n})
+    # k: the bits each LFSR must give, rounded up to a power of two (the default bank's rule:
+    # the golden model's fast path needs it), at most the width.
+    k = min(63, 1 << (-(-need // n) - 1).bit_length())
+    cfg = cfg.replace(**{"engine.lfsr.lanes": n, "engine.lfsr.k": k})
     cfg.engine.check_bank()
     return cfg
 
@@ -82,10 +87,12 @@ def run_one(name: str, lanes: int, bits: int, target: str, seeds: list[int], cac
         probe._MustUse__used = True         # built only to ask; no "never elaborated" warning
     except PezoError as exc:
         return {**row, "status": f"skipped: {exc}"}
-    row["bank_lfsrs"] = cfg.engine.lfsr.lanes
+    lf = cfg.engine.lfsr
+    row["bank_lfsrs"] = lf.lanes
+    row["bank"] = f"{lf.lanes}x{lf.width}/{lf.k}"
     try:
         rep = evaluate(design, cfg, target=target, seeds=seeds,
-                       work_dir=OUT / "hardware" / target / cfg.digest(), cache=cache,
+                       work_dir=OUT / "hardware" / target / design.digest(cfg), cache=cache,
                        progress=say)
     except DoesNotFit as exc:
         what = ", ".join(f"{u}/{a} {bel}" for bel, u, a in exc.over) or "no BELs remaining"
@@ -99,7 +106,7 @@ def run_one(name: str, lanes: int, bits: int, target: str, seeds: list[int], cac
             "total_uw": pw["total_uw"], "toggles_per_cycle": pw["toggles_per_cycle"],
             "energy_pj_by_part": pw["energy_pj_per_cycle_by_part"],
             "fresh_bits_per_cycle": fresh_bits_per_cycle(rep["extra"]),
-            "config_digest": cfg.digest(), "tools": rep["tools"]}
+            "config_digest": design.digest(cfg), "tools": rep["tools"]}
 
 
 def _pct(base, x):
@@ -127,13 +134,13 @@ def _cell(v) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["point", "target", "variant", "status", "LUT", "FF", "carry", "BRAM", "DSP",
+    cols = ["point", "target", "variant", "status", "bank", "LUT", "FF", "carry", "BRAM", "DSP",
             "fmax_mhz", "fmax_spread", "dynamic_uw", "toggles_per_cycle", "fresh_bits_per_cycle",
             "vs_gauss_LUT", "vs_gauss_FF", "vs_gauss_dynamic_uw"]
-    heads = ["Point", "Target", "Variant", "Status", "LUT", "FF", "Carry", "BRAM", "DSP",
+    heads = ["Point", "Target", "Variant", "Status", "Bank", "LUT", "FF", "Carry", "BRAM", "DSP",
              "Fmax MHz", "Fmax seeds", "Dyn. uW (est.)", "Toggles/cycle", "Fresh bits/cycle",
              "LUT vs best Gauss", "FF vs best Gauss", "Dyn. power vs best Gauss"]
-    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * 4 + "---:|" * (len(heads) - 4)]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * 5 + "---:|" * (len(heads) - 5)]
     for r in rows:
         r = dict(r)
         seeds = r.get("fmax_mhz_per_seed")
@@ -142,7 +149,7 @@ def table(rows: list[dict]) -> str:
             if r.get(k) is not None:
                 r[k] = f"{r[k]:+.1f}%"
         if r["status"] != "ok":
-            r = {k: r.get(k) for k in ("point", "target", "variant", "status")}
+            r = {k: r.get(k) for k in ("point", "target", "variant", "status", "bank")}
         lines.append("| " + " | ".join(_cell(r.get(c)) if c in r else "" for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
@@ -254,7 +261,9 @@ def main() -> int:
         f"{power.simulator_version()}.",
         "",
         "Each row is the whole random-number subsystem of the engine (LFSR bank sized to feed the "
-        "point, reuse buffer, mapper, output registers). LUT/FF/carry/BRAM/DSP: yosys on the core "
+        "point, reuse buffer, mapper, output registers). Bank: LFSRs x width / k fresh bits per "
+        "LFSR per cycle (the fewest 63-bit LFSRs that feed the variant, k rounded up to a power "
+        "of two). LUT/FF/carry/BRAM/DSP: yosys on the core "
         "alone; BRAM and DSP are counted in their own columns, never folded into LUTs. Fmax: "
         f"median over nextpnr seeds {', '.join(map(str, seeds))} (the spread is the per-seed "
         f"min-max). Power: **estimate** of the design's dynamic power at {power.REF_MHZ:g} MHz "
@@ -264,7 +273,8 @@ def main() -> int:
         "point and target (positive = PeZO smaller).",
         "",
         text,
-        "## Against the goals (recommended PeZO configuration: pool-index, adaptive scale)",
+        f"## Against the goals (recommended PeZO configuration: {VARIANTS['pezo-recommended'][2]}, "
+        f"{VARIANTS['pezo-recommended'][3]} scale)",
         "",
         goals(rows),
         "## Context: recommended PeZO against the uniform engine without reuse",

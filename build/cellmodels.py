@@ -6,7 +6,8 @@ estimate simulates the synthesised netlist, so it needs both. These models imple
 of each cell that ``synth_ecp5`` emits (checked at time 0: anything else stops the simulation
 with a ``$fatal`` naming the parameter, never a silently wrong result):
 
-* ``DP16KD``: data widths 1, 2, 4, 9, 18 (the same class on both ports), ``REGMODE = "NOREG"``,
+* ``DP16KD``: data widths 1, 2, 4, 9, 18 (the same class on both ports) and the 36-bit
+  pseudo-dual-port mode (36 on both ports: A writes, B reads), ``REGMODE = "NOREG"``,
   ``WRITEMODE`` NORMAL / WRITETHROUGH / READBEFOREWRITE, chip-select decode, byte enables at
   width 18, synchronous or asynchronous output reset, ``INITVAL_*`` contents.
   Address bits follow the Lattice sysMEM usage guide (TN1264): width w uses ``AD[13:log2 w]``
@@ -76,16 +77,19 @@ module DP16KD(
   wire [13:0] ada = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0};
   wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
 
-  function integer wide(input integer w);  // 9 and 18 use the parity bits; 1, 2, 4 do not
-    wide = (w == 9 || w == 18);
+  function integer wide(input integer w);  // 9, 18 and 36 use the parity bits; 1, 2, 4 do not
+    wide = (w == 9 || w == 18 || w == 36);
   endfunction
+  // 36 bits on both ports is the pseudo-dual-port mode yosys' PDPW16KD mapping emits: port A
+  // writes, port B reads, a word is rows 2w (DIA/DOA, bits 17:0) and 2w + 1 (DIB/DOB, 35:18).
+  localparam PDP = DATA_WIDTH_A == 36 && DATA_WIDTH_B == 36;
   function [2:0] csdec(input [8*5-1:0] s);  // "0bXYZ"
     csdec = {s[23:16] == "1", s[15:8] == "1", s[7:0] == "1"};
   endfunction
 
   initial begin
-    if (!(DATA_WIDTH_A == 1 || DATA_WIDTH_A == 2 || DATA_WIDTH_A == 4 || DATA_WIDTH_A == 9 || DATA_WIDTH_A == 18)
-        || !(DATA_WIDTH_B == 1 || DATA_WIDTH_B == 2 || DATA_WIDTH_B == 4 || DATA_WIDTH_B == 9 || DATA_WIDTH_B == 18))
+    if (!PDP && (!(DATA_WIDTH_A == 1 || DATA_WIDTH_A == 2 || DATA_WIDTH_A == 4 || DATA_WIDTH_A == 9 || DATA_WIDTH_A == 18)
+        || !(DATA_WIDTH_B == 1 || DATA_WIDTH_B == 2 || DATA_WIDTH_B == 4 || DATA_WIDTH_B == 9 || DATA_WIDTH_B == 18)))
       $fatal(1, "pezo DP16KD model: unsupported DATA_WIDTH %0d/%0d", DATA_WIDTH_A, DATA_WIDTH_B);
     if (wide(DATA_WIDTH_A) != wide(DATA_WIDTH_B))
       $fatal(1, "pezo DP16KD model: mixed widths %0d/%0d not modelled", DATA_WIDTH_A, DATA_WIDTH_B);
@@ -126,6 +130,21 @@ module DP16KD(
   endtask
 
   reg [17:0] qa, qb;
+  integer j;
+  if (PDP) begin : pdp
+    wire [8:0] w = ada[13:5];
+    always @(posedge CLKA)
+      if (CEA && WEA && {CSA2, CSA1, CSA0} == csdec(CSDECODE_A))
+        for (j = 0; j < 36; j = j + 1)
+          if (ada[j / 9]) begin      // AD[3:0]: one byte enable per 9 bits
+            if (j < 18) rows[{w, 1'b0}][j] = dia[j];
+            else rows[{w, 1'b1}][j - 18] = dib[j - 18];
+          end
+    always @(posedge CLKB)
+      if (RSTB) {dob, doa} <= 36'h0;
+      else if (CEB && {CSB2, CSB1, CSB0} == csdec(CSDECODE_B))
+        {dob, doa} <= {rows[{adb[13:5], 1'b1}], rows[{adb[13:5], 1'b0}]};
+  end else begin : tdp
   always @(posedge CLKA) begin
     if (RSTA) doa <= 18'h0;
     else if (CEA && {CSA2, CSA1, CSA0} == csdec(CSDECODE_A)) begin
@@ -139,6 +158,7 @@ module DP16KD(
       access(DATA_WIDTH_B, adb, dib, WEB, WRITEMODE_B, qb);
       if (qb !== 18'hx) dob <= qb;
     end
+  end
   end
 endmodule
 

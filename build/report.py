@@ -73,7 +73,7 @@ def power_of(design, cfg, target: str, synth_dir: Path, *, cache: Cache | None,
     # The stimulus is a function of the configuration and of the code that builds it (golden
     # model, sim glue, spine): keying on those avoids running the golden model on a cache hit.
     key = {"method": power.METHOD_VERSION, "design": design.name, "target": target,
-           "netlist": digest(netlist_text), "config_digest": cfg.digest(),
+           "netlist": digest(netlist_text), "config_digest": design.digest(cfg),
            "stimulus_code": _code_digest(), "cells": digest("".join(p.read_text() for p in libs)),
            "simulator": power.simulator_fingerprint()}
     hit = cache.get("power", key) if cache else None
@@ -127,7 +127,7 @@ def evaluate(design, cfg, *, target: str, seeds: Sequence[int], work_dir: Path,
         :class:`pezo.build.flow.DoesNotFit`), unchanged.
     """
     rep = synthesize(lambda: design.component(cfg), design=design.name, target=target,
-                     seeds=list(seeds), out_dir=work_dir, config_digest=cfg.digest(),
+                     seeds=list(seeds), out_dir=work_dir, config_digest=design.digest(cfg),
                      progress=progress, extra=design.extras(cfg), cache=cache)
     rep["power"] = power_of(design, cfg, target, Path(work_dir), cache=cache, progress=progress)
     # The configuration's own report.json then holds its power estimate too.
@@ -299,7 +299,7 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
         progress(f"[{i}/{len(configs)}] {name} on {target}")
         try:
             rep = evaluate(design, cfg, target=target, seeds=seeds,
-                           work_dir=Path(work_root) / design.name / target / cfg.digest(),
+                           work_dir=Path(work_root) / design.name / target / design.digest(cfg),
                            cache=cache, progress=progress)
         except PezoError as exc:
             raise PezoError(f"{where}: {exc}") from None

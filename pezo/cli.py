@@ -108,7 +108,7 @@ def cmd_synth(args) -> int:
     out_dir = Path(args.out) if args.out else OUT / design.name / args.target
     report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
                         seeds=list(range(1, args.seeds + 1)), out_dir=out_dir,
-                        config_digest=cfg.digest(), progress=_progress, extra=design.extras(cfg),
+                        config_digest=design.digest(cfg), progress=_progress, extra=design.extras(cfg),
                         cache=None if args.no_cache else Cache(args.cache))
     print(_synth_summary(report))
     print(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}")

@@ -64,7 +64,7 @@ class LfsrConfig:
     structure: str = "galois"
     seed: int = 0x1
     lanes: int = 1
-    k: int = 63
+    k: int = 16
     taps: tuple[int, ...] = ()
     replay: bool = True
 
@@ -108,7 +108,7 @@ class LfsrConfig:
 class ReuseConfig:
     """PeZO reuse strategy (DESIGN.md 4.2)."""
 
-    strategy: str = "pool-index"
+    strategy: str = "pool-sign"
     pool_size: int = 64
     refresh: int = 8
 
@@ -325,9 +325,13 @@ class Config:
         _emit_toml(self.to_dict(), [], lines)
         return "\n".join(lines).lstrip("\n") + "\n"
 
-    def digest(self) -> str:
-        """Stable hash of every field: keys caches and names reports."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+    def digest(self, *sections: str) -> str:
+        """Stable hash of every field, or of the top-level ``sections`` named (a design's
+        cache key covers only the sections it is built from): keys caches and names reports."""
+        data = self.to_dict()
+        if sections:
+            data = {name: data[name] for name in sections}
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> "Config":

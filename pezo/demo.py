@@ -42,7 +42,7 @@ def run(config_path: str | None = None, seeds: int = 3, cycles: int = 20000) -> 
     t0 = time.perf_counter()
     rep = synthesize(lambda: design.component(cfg), design=design.name, target="ice40-up5k",
                      seeds=list(range(1, seeds + 1)), out_dir=OUT / "ice40-up5k",
-                     config_digest=cfg.digest(), progress=lambda m: _say("3/3", m),
+                     config_digest=design.digest(cfg), progress=lambda m: _say("3/3", m),
                      extra=design.extras(cfg))
     t_syn = time.perf_counter() - t0
     res = rep["resources"]

@@ -30,6 +30,12 @@ class Design:
     trace: Callable[[Config, int, int], "object"]
     extras: Callable[[Config], dict]
     stimulus: Callable[[Config], "object"] | None = None
+    #: Top-level configuration sections the design is built from: its cache key and work
+    #: directory cover these only, so a new ``update.*`` field does not invalidate engine results.
+    sections: tuple[str, ...] = ("engine",)
+
+    def digest(self, cfg: Config) -> str:
+        return cfg.digest(*self.sections)
 
     @property
     def toplevel(self) -> str:
@@ -150,7 +156,7 @@ DESIGNS: dict[str, Design] = {
     "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras,
                      stimulus=_engine_stimulus),
     "update": Design("update", "engine + ZO update datapath + controller (engine.*, update.*)",
-                     _update_component, _update_trace, _update_extras),
+                     _update_component, _update_trace, _update_extras, sections=("engine", "update")),
 }
 
 

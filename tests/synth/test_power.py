@@ -72,6 +72,21 @@ def test_engine_on_ecp5_block_ram_and_multiplier_models(tmp_path):
 
 
 @pytest.mark.synth
+def test_ecp5_36_bit_rom_in_pseudo_dual_port_block_ram(tmp_path):
+    # The 1-lane 8-bit ICDF's coefficient ROM is 36 bits wide: yosys maps it to a DP16KD in
+    # its pseudo-dual-port mode, which the cell model must read back exactly (golden check).
+    cfg = config.load("configs/gaussian-icdf.toml").replace(
+        **{"engine.lanes": 1, "engine.value_bits": 8, "engine.max_params": 64,
+           "engine.lfsr.lanes": 1, "engine.lfsr.k": 32})
+    v, j = _netlist(tmp_path, "engine", cfg, "ecp5-25k")
+    assert ".DATA_WIDTH_A(32'd36)" in v.read_text()
+    trace = engine_stimulus(cfg)
+    act = power.simulate(v, j, "pezo_engine", "ecp5-25k", trace.inputs, trace.outputs,
+                         Path(os.path.relpath(tmp_path / "sim")))
+    assert act["bram_accesses"] > 0
+
+
+@pytest.mark.synth
 def test_a_wrong_netlist_is_caught_by_the_golden_check(tmp_path):
     cfg = config.load("configs/lfsr-small.toml")
     v, j = _netlist(tmp_path, "lfsr", cfg, "ice40-up5k")

@@ -71,15 +71,18 @@ def test_seeds_are_derived_in_one_place():
 
 def test_engine_needs_a_bank_that_feeds_it():
     cfg = Config().replace(**{"engine.lanes": 16, "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"})
-    with pytest.raises(ConfigError, match="engine.lfsr.lanes = 1: the bank gives 1 x 63 = 63 fresh bits"):
+    with pytest.raises(ConfigError, match="engine.lfsr.lanes = 1: the bank gives 1 x 16 = 16 fresh bits"):
         cfg.engine.check_bank()
     Config().engine.check_bank()     # the default engine is fed
 
 
 def test_fresh_bits_per_strategy():
-    e = Config().engine              # pool-index, P = 64, 8 lanes x 8 bits
+    e = Config().replace(**{"engine.reuse.strategy": "pool-index"}).engine   # P = 64, 8 x 8 bits
     assert e.stream_bits_per_beat == 8 * 6 and e.fill_bits_per_step() == 64 * 7
     assert e.fresh_bits_per_param(10**6) == pytest.approx(6 + 448 / 10**6)
+    sign = Config().engine           # the default: pool-sign, one fresh sign bit per value
+    assert sign.stream_bits_per_beat == 8 and sign.fill_bits_per_step() == 64 * 7 + 6
+    assert sign.bank_bits_needed == 7 + 6
     shift = Config().replace(**{"engine.reuse.strategy": "pool-shift"}).engine
     assert shift.fill_bits_per_step() == 8 * 7 and shift.fill_bits_per_step(first=True) == 64 * 7
     pool = Config().replace(**{"engine.reuse.strategy": "pool"}).engine

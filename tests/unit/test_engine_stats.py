@@ -51,7 +51,8 @@ DENSE_SEED = 0x2545F4914F6CDD1D % (2**63 - 1) + 1
 
 def _cfg(strategy: str, mode: str, seed: int | None = DENSE_SEED) -> Config:
     changes = {"engine.reuse.strategy": strategy, "engine.scale.mode": mode, "engine.lanes": 8,
-               "engine.value_bits": 8, "engine.reuse.pool_size": 64, "engine.reuse.refresh": 8}
+               "engine.value_bits": 8, "engine.reuse.pool_size": 64, "engine.reuse.refresh": 8,
+               "engine.lfsr.k": 63}       # one bank (63 bits a cycle) feeds every strategy
     if seed is not None:
         changes["engine.lfsr.seed"] = seed
     return Config().replace(**changes)
