@@ -18,7 +18,7 @@ def _cfg(strategy, mode, lanes, bits, pool=16, refresh=4) -> Config:
     return Config().replace(**{"engine.reuse.strategy": strategy, "engine.scale.mode": mode,
                                "engine.lanes": lanes, "engine.value_bits": bits,
                                "engine.reuse.pool_size": pool, "engine.reuse.refresh": refresh,
-                               "engine.max_params": 1000})
+                               "engine.max_params": 1000, "engine.lfsr.k": 63})
 
 
 def _passes(trace, lanes, bits):

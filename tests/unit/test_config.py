@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -130,3 +131,8 @@ def test_show_prints_effective_configuration(tmp_path, capsys):
     body = tmp_path / "shown.toml"
     body.write_text(out)
     assert config.load(body) == config.load(path)
+
+
+def test_default_file_is_the_built_in_default():
+    # configs/default.toml says "same as no --config": keep the two in step
+    assert config.load(Path(__file__).parents[2] / "configs" / "default.toml").digest() == Config().digest()

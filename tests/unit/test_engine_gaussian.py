@@ -13,7 +13,8 @@ from pezo.sw.golden.lfsr import LfsrBank
 def _cfg(source, lanes, bits=8, bank=1):
     return Config().replace(**{"engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
                                "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
-                               "engine.max_params": 200, "engine.lfsr.lanes": bank})
+                               "engine.max_params": 200, "engine.lfsr.lanes": bank,
+                               "engine.lfsr.k": 63})
 
 
 def test_gaussian_sources_need_fresh_values_and_fixed_scale():

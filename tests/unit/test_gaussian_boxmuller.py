@@ -28,7 +28,8 @@ BANK = {1: {}, 8: {"engine.lfsr.k": 31, "engine.lfsr.lanes": 6}}
 def _cfg(value_bits: int, lanes: int = 2) -> Config:
     return Config().replace(**{"engine.source": "gaussian-boxmuller", "engine.value_bits": value_bits,
                                "engine.lanes": lanes, "engine.reuse.strategy": "none",
-                               "engine.scale.mode": "fixed", **BANK.get(lanes, {})})
+                               "engine.scale.mode": "fixed", "engine.lfsr.k": 63,
+                               **BANK.get(lanes, {})})
 
 
 def test_spec():

@@ -76,7 +76,7 @@ def _host_steps(g: Update, d: int, scalars, rng: random.Random, stall: float):
 
 
 @pytest.mark.parametrize("changes", [{}, {"engine.scale.mode": "fixed", "engine.lanes": 3, "update.depth": 63},
-                                     {"engine.reuse.strategy": "pool-shift", "update.param": "Q2.6",
+                                     {"engine.reuse.strategy": "pool-shift", "engine.lfsr.k": 63, "update.param": "Q2.6",
                                       "update.eps_shift": 2, "update.scalar": "Q1.7"}])
 def test_step_equals_vectorised_passes_under_stalls(changes):
     cfg = _cfg(**changes)
