@@ -91,3 +91,15 @@ def test_tool_fingerprint_needs_no_run(tmp_path):
     other.write_text("xy")
     assert tool_fingerprint(str(other)) != a           # a rebuilt binary is a different tool
     assert tool_fingerprint(sys.executable).startswith(str(Path(sys.executable)))
+
+
+def test_design_key_covers_only_the_sections_it_is_built_from():
+    from pezo import designs
+    from pezo.config import Config
+
+    cfg = Config()
+    deeper = cfg.replace(**{"update.depth": 2 * cfg.update.depth})
+    engine, update = designs.get("engine"), designs.get("update")
+    assert engine.digest(deeper) == engine.digest(cfg)      # an update.* change keeps engine results
+    assert update.digest(deeper) != update.digest(cfg)
+    assert engine.digest(cfg.replace(**{"engine.lfsr.seed": 2})) != engine.digest(cfg)
