@@ -17,6 +17,16 @@ from pezo.hw.gaussian import Lanes as GaussianLanes
 from pezo.hw.lfsr import LfsrBank
 from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
 
+#: Read ports of one pool memory (see the pool in :class:`Engine`).
+POOL_READ_PORTS = 8
+
+
+class _WritePort:
+    """The signals of a memory write port, fanned out to every pool replica."""
+
+    def __init__(self, addr: Signal, data: Signal, en: Signal):
+        self.addr, self.data, self.en = addr, data, en
+
 
 class State(enum.Enum, shape=2):
     IDLE = 0
@@ -101,9 +111,22 @@ class Engine(wiring.Component):
             # Tiny pools stay in flip-flops; anything larger goes to block RAM, which on the
             # iCE40 costs 8 RAMs for 8 lanes instead of thousands of LUTs of read multiplexers.
             attrs = {"ram_style": "block"} if P * B > 64 else {}
-            m.submodules.pool = pool = Memory(shape=signed(B), depth=P, init=[], attrs=attrs)
-            wport = pool.write_port()
-            rports = [pool.read_port(transparent_for=()) for _ in range(L)]
+            # At most POOL_READ_PORTS read ports per memory: yosys 0.70 aborts in memory_libmap
+            # on the ECP5 for a memory with 12 or more (docs/engine.md). Wider engines keep
+            # identical replicas written together, which is what yosys builds anyway.
+            groups = -(-L // POOL_READ_PORTS)
+            pools = [Memory(shape=signed(B), depth=P, init=[], attrs=attrs) for _ in range(groups)]
+            for g, mem in enumerate(pools):
+                m.submodules["pool" if g == 0 else f"pool{g}"] = mem
+            wports = []
+            for mem in pools:
+                wport = mem.write_port()          # (named by this assignment in the Verilog)
+                wports.append(wport)
+            rports = [pools[lane // POOL_READ_PORTS].read_port(transparent_for=()) for lane in range(L)]
+            if groups > 1:
+                wport = _WritePort(addr=Signal.like(wport.addr), data=Signal(signed(B)), en=Signal())
+                m.d.comb += [sig for w in wports
+                             for sig in (w.addr.eq(wport.addr), w.data.eq(wport.data), w.en.eq(wport.en))]
         wptr = Signal(max(p, 1))
         filled = Signal()
         full = Signal()                    # the batch being filled is the whole pool
