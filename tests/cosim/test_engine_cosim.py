@@ -12,6 +12,7 @@ pytestmark = pytest.mark.cosim
 COMBOS = [(s, m) for s in ("none", "pool", "pool-sign", "pool-index", "pool-shift")
           for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
 CASES = [(s, m, lanes, bits) for s, m in COMBOS for lanes in (1, 8) for bits in (4, 8)]
+CASES += [("pool-sign", "adaptive", 12, 8), ("pool-index", "fixed", 12, 4)]   # two pool replicas
 
 
 def _cfg(strategy, mode, lanes, bits, pool=16, refresh=4) -> Config:
