@@ -2,7 +2,8 @@
 
 Steps, all run with ``cwd=out_dir`` and relative file names (YoWASP remaps ``/tmp``):
 
-1. ``pezo_<design>.v``: the core's Verilog.
+1. ``pezo_<design>.v``: the core's Verilog (memories meant for SPRAM without initial contents:
+   :func:`spram_ready`).
 2. ``yosys_core``: ``synth_ice40``/``synth_ecp5`` on the core alone, ``stat.json``. These cell
    counts are the design's cost. The mapped netlist (``core_netlist.v``/``.json``) feeds the
    power estimate (:mod:`pezo.build.power`).
@@ -44,7 +45,7 @@ from .cache import Cache, digest, tool_fingerprint
 from .harness import ScanHarness
 
 __all__ = ["INSTALL_HINT", "TARGETS", "DoesNotFit", "Target", "core_netlist", "find_tool",
-           "synthesize", "tool_versions"]
+           "spram_ready", "synthesize", "tool_versions"]
 
 #: Short tool name (as used in reports and by ``pezo doctor``) -> executable.
 TOOLS: dict[str, str] = {
@@ -491,10 +492,10 @@ def synthesize(
     if not isinstance(core, wiring.Component):
         raise PezoError(f"make_component() returned {type(core).__name__}, "
                         "expected an amaranth.lib.wiring.Component")
-    core_v = verilog.convert(core, name=top, emit_src=False)
+    core_v = spram_ready(verilog.convert(core, name=top, emit_src=False), target)
     (out / f"{top}.v").write_text(core_v)
     harness = ScanHarness(make_component)
-    harness_v = verilog.convert(harness, name=top_h, emit_src=False)
+    harness_v = spram_ready(verilog.convert(harness, name=top_h, emit_src=False), target)
     (out / f"{top_h}.v").write_text(harness_v)
     times["verilog"] = time.perf_counter() - t0
 
@@ -625,6 +626,28 @@ def synthesize(
     return report
 
 
+# A memory that asks for SPRAM in Amaranth's Verilog, with the initial block that follows it.
+_HUGE_RE = re.compile(r'(\(\* ram_style = "huge" \*\)\s*reg \[[^\]]*\] ([A-Za-z_]\w*) \[[^\]]*\];\n)'
+                      r'\s*initial begin\n(?:\s*\2\[\d+\] = [^;]+;\n)*\s*end\n')
+
+
+def spram_ready(text: str, target: str) -> str:
+    """The Verilog yosys reads: memories that ask for SPRAM lose their initial contents.
+
+    A memory with ``ram_style = "huge"`` (``update.memory = "spram"``) is meant for the UP5K's
+    SB_SPRAM256KA, which has no initial contents, while Amaranth gives every memory one (zeros,
+    an ``initial`` block of one line per word), with which yosys finds "no valid mapping" (and
+    its Verilog frontend takes minutes on 16Ki lines). So the flow deletes exactly those
+    blocks; every other memory keeps its contents. On a target without SPRAM it is an error.
+    """
+    names = [m[2] for m in _HUGE_RE.finditer(text)]
+    if names and not TARGETS[target].cells["SPRAM"]:
+        raise PezoError(f"the design asks for SPRAM (ram_style \"huge\": {', '.join(names)}) and "
+                        f"{TARGETS[target].device} has none; SPRAM is an iCE40 UP5K resource "
+                        "(update.memory = \"spram\")")
+    return _HUGE_RE.sub(r"\1", text)
+
+
 def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dict[str, float],
            say: Callable[[str], None]) -> tuple[dict[str, Any], tuple[dict[str, Any], str]]:
     """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr)."""
@@ -724,6 +747,7 @@ def core_netlist(make_component: Callable[[], wiring.Component], *, design: str,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     top = f"pezo_{design}"
-    (out / f"{top}.v").write_text(verilog.convert(make_component(), name=top, emit_src=False))
+    (out / f"{top}.v").write_text(spram_ready(verilog.convert(make_component(), name=top,
+                                                              emit_src=False), target))
     return _yosys_core(design, TARGETS[target], synth or TARGETS[target].synth, top, out, {},
                        lambda _m: None)

@@ -129,6 +129,12 @@ def _update_trace(cfg: Config, cycles: int, seed: int):
     return update.trace(cfg, cycles, seed)
 
 
+def _update_stimulus(cfg: Config):
+    from pezo.sim import update
+
+    return update.standard_stimulus(cfg)
+
+
 def _update_extras(cfg: Config) -> dict:
     from pezo.update_rules import UpdateRules
 
@@ -141,6 +147,7 @@ def _update_extras(cfg: Config) -> dict:
         "depth": r.depth,
         "memory_bits": r.depth * r.W,
         "dsp_lanes": min(cfg.update.dsp_lanes, r.lanes),
+        "memory": cfg.update.memory,
     }
 
 
@@ -150,7 +157,7 @@ DESIGNS: dict[str, Design] = {
     "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras,
                      stimulus=_engine_stimulus),
     "update": Design("update", "engine + ZO update datapath + controller (engine.*, update.*)",
-                     _update_component, _update_trace, _update_extras),
+                     _update_component, _update_trace, _update_extras, stimulus=_update_stimulus),
 }
 
 
