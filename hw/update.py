@@ -160,10 +160,20 @@ class UpdateDatapath(wiring.Component):
         for lane in range(L):
             z, s = self.i.payload.values[lane], self.scalar
             prods.append((z * s if lane < self._dsp_lanes else _mul_logic(s, z, B)).as_signed())
-        m.d.comb += [
-            rp.addr.eq(Mux(self.run, ptr, self.addr)),
-            rp.en.eq(accept | (self.re & ~self.run)),
-        ]
+        read_en = accept | (self.re & ~self.run)
+        if self._spram:
+            # One address for both ports, which yosys merges into SPRAM's single port. A read
+            # and a write never meet in one cycle (ready is low while v2; the host issues one
+            # command per cycle), so masking the read enable with the write enable changes
+            # nothing, but it shows yosys that SPRAM's "no change on write" is enough.
+            spram_addr = Signal.like(ptr)
+            m.d.comb += [spram_addr.eq(Mux(v2, a2, Mux(self.run, ptr, self.addr))),
+                         rp.addr.eq(spram_addr), rp.en.eq(read_en & ~wp.en)]
+        else:
+            m.d.comb += [
+                rp.addr.eq(Mux(self.run, ptr, self.addr)),
+                rp.en.eq(read_en),
+            ]
         with m.If(self.start):
             m.d.sync += [ptr.eq(0), rem.eq(self.d), mode.eq(self.op)]
         m.d.sync += v1.eq(accept)
@@ -207,20 +217,10 @@ class UpdateDatapath(wiring.Component):
             new.append(Mux(m2[lane], sat, th2[lane])[:W])
             over.append(m2[lane] & (hi | lo))
         m.d.comb += [
-            wp.addr.eq(Mux(v2, a2, self.addr)),
+            wp.addr.eq(spram_addr if self._spram else Mux(v2, a2, self.addr)),
             wp.data.eq(Mux(v2, Cat(*new), self.wdata)),
             wp.en.eq(v2 | (self.we & ~self.run)),
         ]
-        if self._spram:
-            # One address for both ports (yosys merges them into SPRAM's single port); a read
-            # and a write never meet in one cycle (ready is low while v2, and the host issues
-            # one command per cycle).
-            # The read enable is masked with the write enable, which changes nothing (they are
-            # never both high) but shows yosys that SPRAM's "no change on write" is enough.
-            addr = Signal.like(ptr)
-            m.d.comb += [addr.eq(Mux(v2, a2, Mux(self.run, ptr, self.addr))),
-                         rp.addr.eq(addr), wp.addr.eq(addr),
-                         rp.en.eq((accept | (self.re & ~self.run)) & ~wp.en)]
         # Registered once more before the sticky flag: the OR over every lane's saturation
         # after the adders was the UP5K's critical path. A pass ends only after this drains.
         over_r = Signal()
