@@ -627,7 +627,8 @@ def synthesize(
 
 
 # A memory that asks for SPRAM in Amaranth's Verilog, with the initial block that follows it.
-_HUGE_RE = re.compile(r'(\(\* ram_style = "huge" \*\)\s*reg \[[^\]]*\] ([A-Za-z_]\w*) \[[^\]]*\];\n)'
+_HUGE_RE = re.compile(r'(\(\* ram_style = "huge" \*\)\s*'
+                      r'reg \[[^\]]*\] ([A-Za-z_]\w*) \[[^\]]*\];\n)'
                       r'\s*initial begin\n(?:\s*\2\[\d+\] = [^;]+;\n)*\s*end\n')
 
 
@@ -655,7 +656,7 @@ def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dic
     return resources, _yosys_harness(tgt, top_h, out, times, say)
 
 
-#: The yosys 0.70 assertion that ``abc_ops -reintegrate`` (ABC9's re-import) hits on some netlists.
+#: The pass (ABC9's re-import of its mapping) in which yosys 0.70 asserts on some netlists.
 _REINTEGRATE_PASS = "ABC_OPS_REINTEGRATE"
 
 
