@@ -5,8 +5,9 @@
 Least squares, d = 16 parameters, 64 samples, lr = 0.8/(d+2), theta0 = 0, random stalls in 20% of
 cycles. The cocotb testbench is the host (reads theta+ and theta-, computes the losses in numpy,
 loads lr*g); the golden model then replays the recorded scalars, and separately closes the loop on
-its own losses. Configurations: the default with depth 64 (8 lanes, adaptive scale) and
-configs/update-small.toml (4 lanes, fixed scale).
+its own losses. Configurations: the default with depth 64 (8 lanes, adaptive scale),
+configs/update-small.toml (4 lanes, fixed scale) and configs/update-spram.toml (4 lanes, the
+parameters in SPRAM: half rate).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pezo.sim.update_train import problem, train_golden, train_rtl
 CONFIGS = {
     "default, depth 64": lambda: Config().replace(**{"update.depth": 64}),
     "configs/update-small.toml": lambda: config.load("configs/update-small.toml"),
+    "configs/update-spram.toml": lambda: config.load("configs/update-spram.toml"),
 }
 
 
@@ -40,7 +42,8 @@ def main() -> None:
         replay = train_golden(cfg, prob, scalars=rec["scalars"])
         closed = train_golden(cfg, prob, steps=args.steps)
         rows.append({
-            "config": name, "lanes": cfg.engine.lanes, "scale": cfg.engine.scale.mode, "d": prob.d,
+            "config": name, "lanes": cfg.engine.lanes, "scale": cfg.engine.scale.mode,
+            "memory": cfg.update.memory, "d": prob.d,
             "steps": args.steps, "loss0": f"{rec['loss_initial']:.4g}", "loss_final": f"{rec['loss_final']:.4g}",
             "fall": f"{rec['loss_initial'] / rec['loss_final']:.0f}x",
             "theta == golden replay": replay["theta_final"] == rec["theta_final"],

@@ -2,12 +2,15 @@
 
 Steps, all run with ``cwd=out_dir`` and relative file names (YoWASP remaps ``/tmp``):
 
-1. ``pezo_<design>.v``: the core's Verilog.
+1. ``pezo_<design>.v``: the core's Verilog (memories meant for SPRAM without initial contents:
+   :func:`spram_ready`).
 2. ``yosys_core``: ``synth_ice40``/``synth_ecp5`` on the core alone, ``stat.json``. These cell
    counts are the design's cost. The mapped netlist (``core_netlist.v``/``.json``) feeds the
    power estimate (:mod:`pezo.build.power`).
 3. ``yosys_harness``: the core inside :class:`pezo.build.harness.ScanHarness` (five pins), to a
-   JSON netlist. The harness exists only so that place-and-route fits the package's IOs.
+   JSON netlist. The harness exists only so that place-and-route fits the package's IOs. If
+   yosys stops on its ABC9 re-import assertion, the harness is synthesised again with ``-dff``
+   (explicit fallback, logged and recorded in the report; see :func:`_yosys_harness`).
 4. ``nextpnr`` once per seed on the harness: Fmax of the clock and utilisation per bel type.
 5. ``report.json`` and ``report.md``, each written atomically.
 
@@ -42,7 +45,7 @@ from .cache import Cache, digest, tool_fingerprint
 from .harness import ScanHarness
 
 __all__ = ["INSTALL_HINT", "TARGETS", "DoesNotFit", "Target", "core_netlist", "find_tool",
-           "synthesize", "tool_versions"]
+           "spram_ready", "synthesize", "tool_versions"]
 
 #: Short tool name (as used in reports and by ``pezo doctor``) -> executable.
 TOOLS: dict[str, str] = {
@@ -242,18 +245,35 @@ def _first_error(log: Path) -> str:
 
 
 def _run(step: str, short: str, args: list[str], cwd: Path, log_name: str) -> None:
-    """Run one tool with its combined output in ``cwd/log_name``; raise PezoError on failure."""
+    """Run one tool with its combined output in ``cwd/log_name``; raise PezoError on failure.
+
+    yosys writes its own log (``-l``), and its console output (``-q``: warnings, errors, and
+    a WebAssembly trap reported by the runtime) is appended to it afterwards. The YoWASP build
+    links ABC in and redirects stdout around each ABC run without restoring it, so everything
+    yosys prints to stdout after the first ABC9 call is lost, including the ``ERROR`` line of
+    a failure (measured: the stdout log ends at "Running ABC command" even on success, while
+    the ``-l`` log goes on to "End of script").
+    """
     exe = find_tool(short)
     log = cwd / log_name
     if exe is None:
         raise PezoError(f"{step}: {TOOLS[short]} not found; install it with "
                         f"`{INSTALL_HINT[short]}`")
+    console = log
+    if short == "yosys":
+        console = cwd / f"{log_name}.out"
+        log.unlink(missing_ok=True)
+        args = ["-q", "-l", log_name, *args]
     try:
-        with log.open("w") as out:
+        with console.open("w") as out:
             proc = subprocess.run([exe, *args], cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
                                   stderr=subprocess.STDOUT, check=False)
     except OSError as exc:
         raise PezoError(f"{step}: cannot run {exe}: {exc.strerror or exc}; see {log}") from None
+    if console != log:
+        with log.open("a") as full:
+            full.write(console.read_text(errors="replace"))
+        console.unlink()
     if proc.returncode != 0:
         detail = _first_error(log)
         detail = f": {detail}" if detail else ""
@@ -362,6 +382,10 @@ def _markdown(report: dict[str, Any], target: Target) -> str:
         f"Fmax: median over nextpnr seeds (MHz per seed: {per_seed}), placed and routed in a "
         f"{report['harness']['in_bits']}-in/{report['harness']['out_bits']}-out scan harness "
         f"(harness utilisation: {used}).",
+        *(["", f"The harness was synthesised with `{report['harness']['synth_command']}`: "
+               "yosys stopped on its ABC9 re-import assertion with the plain command "
+               "(fallback, docs/results/update-synth.md)."]
+          if report["harness"].get("abc9_fallback") else []),
         "",
         "| Tool | Version |",
         "|---|---|",
@@ -468,10 +492,10 @@ def synthesize(
     if not isinstance(core, wiring.Component):
         raise PezoError(f"make_component() returned {type(core).__name__}, "
                         "expected an amaranth.lib.wiring.Component")
-    core_v = verilog.convert(core, name=top, emit_src=False)
+    core_v = spram_ready(verilog.convert(core, name=top, emit_src=False), target)
     (out / f"{top}.v").write_text(core_v)
     harness = ScanHarness(make_component)
-    harness_v = verilog.convert(harness, name=top_h, emit_src=False)
+    harness_v = spram_ready(verilog.convert(harness, name=top_h, emit_src=False), target)
     (out / f"{top_h}.v").write_text(harness_v)
     times["verilog"] = time.perf_counter() - t0
 
@@ -486,10 +510,11 @@ def synthesize(
     if cached is not None:
         say(f"yosys: core and harness of {design} from cache")
         resources, h_resources = cached["resources"], cached["harness_resources"]
+        h_synth = cached.get("harness_synth", tgt.synth)
         versions = cached["tools"]
     else:
         try:
-            resources, h_resources = _yosys(design, tgt, top, top_h, out, times, say)
+            resources, (h_resources, h_synth) = _yosys(design, tgt, top, top_h, out, times, say)
         except PezoError as exc:
             # A crash of the WebAssembly build is deterministic for this input and tool
             # build (both in the key), so it is cached like a result; other failures are not.
@@ -499,7 +524,8 @@ def synthesize(
         versions = tool_versions()
         if cache:
             cache.put("synth", synth_key,
-                      {"resources": resources, "harness_resources": h_resources, "tools": versions},
+                      {"resources": resources, "harness_resources": h_resources,
+                       "harness_synth": h_synth, "tools": versions},
                       files={name: out / name for name in
                              (NETLIST_V, NETLIST_JSON, f"{top_h}.json")})
     overhead = {k: h_resources[k] - resources[k] for k in ("LUT", "FF")}
@@ -573,6 +599,8 @@ def synthesize(
             "in_bits": harness.in_bits,
             "out_bits": harness.out_bits,
             "resources": h_resources,
+            "synth_command": f"{h_synth} -top {top_h}",
+            "abc9_fallback": h_synth != tgt.synth,
             "overhead": overhead,
             "utilisation": utilisation,
         },
@@ -584,6 +612,7 @@ def synthesize(
             "netlist_verilog": NETLIST_V,
             "netlist_json": NETLIST_JSON,
             "logs": ["yosys_core.log", "yosys_harness.log",
+                     *(["yosys_harness_fallback.log"] if h_synth != tgt.synth else []),
                      *(f"nextpnr_seed{s}.log" for s in seeds)],
         },
         "verilog_sha256": synth_key["verilog"],
@@ -597,22 +626,89 @@ def synthesize(
     return report
 
 
+# A memory that asks for SPRAM in Amaranth's Verilog, with the initial block that follows it.
+_HUGE_RE = re.compile(r'(\(\* ram_style = "huge" \*\)\s*'
+                      r'reg \[[^\]]*\] ([A-Za-z_]\w*) \[[^\]]*\];\n)'
+                      r'\s*initial begin\n(?:\s*\2\[\d+\] = [^;]+;\n)*\s*end\n')
+
+
+def spram_ready(text: str, target: str) -> str:
+    """The Verilog yosys reads: memories that ask for SPRAM lose their initial contents.
+
+    A memory with ``ram_style = "huge"`` (``update.memory = "spram"``) is meant for the UP5K's
+    SB_SPRAM256KA, which has no initial contents, while Amaranth gives every memory one (zeros,
+    an ``initial`` block of one line per word), with which yosys finds "no valid mapping" (and
+    its Verilog frontend takes minutes on 16Ki lines). So the flow deletes exactly those
+    blocks; every other memory keeps its contents. On a target without SPRAM it is an error.
+    """
+    names = [m[2] for m in _HUGE_RE.finditer(text)]
+    if names and not TARGETS[target].cells["SPRAM"]:
+        raise PezoError(f"the design asks for SPRAM (ram_style \"huge\": {', '.join(names)}) and "
+                        f"{TARGETS[target].device} has none; SPRAM is an iCE40 UP5K resource "
+                        "(update.memory = \"spram\")")
+    return _HUGE_RE.sub(r"\1", text)
+
+
 def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dict[str, float],
-           say: Callable[[str], None]) -> tuple[dict[str, Any], dict[str, Any]]:
+           say: Callable[[str], None]) -> tuple[dict[str, Any], tuple[dict[str, Any], str]]:
     """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr)."""
     resources = _yosys_core(design, tgt, tgt.synth, top, out, times, say)
+    return resources, _yosys_harness(tgt, top_h, out, times, say)
+
+
+#: The pass (ABC9's re-import of its mapping) in which yosys 0.70 asserts on some netlists.
+_REINTEGRATE_PASS = "ABC_OPS_REINTEGRATE"
+
+
+def _abc9_reintegrate_failed(log: Path) -> bool:
+    """True if yosys stopped on an internal assertion while re-importing ABC9's mapping."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return False
+    err = re.search(r"^ERROR: Assert .*$", text, re.MULTILINE)
+    if err is None:
+        return False
+    passes = re.findall(r"Executing (\S+) pass", text[:err.start()])
+    return bool(passes) and passes[-1] == _REINTEGRATE_PASS
+
+
+def _yosys_harness(tgt: Target, top_h: str, out: Path, times: dict[str, float],
+                   say: Callable[[str], None]) -> tuple[dict[str, Any], str]:
+    """Synthesise ``out/<top_h>.v`` to ``<top_h>.json`` for nextpnr; returns its resources and
+    the synthesis command used.
+
+    Fallback: yosys 0.70 (YoWASP build) can stop on an internal assertion in
+    ``abc_ops -reintegrate`` after ABC9 (``GetSize(conn.first) == GetSize(conn.second)``;
+    met on an ECP5 harness of ``pezo_update``, tests/data). Then the harness is synthesised
+    again with ``-dff`` (ABC9 also sees the flip-flops, which takes another import path); the
+    progress line, the report (``harness.synth_command``, ``harness.abc9_fallback``) and
+    ``yosys_harness_fallback.log`` say so. Only the harness, which is only used for Fmax; the
+    core's resources never come from the fallback.
+    """
     say(f"yosys: harness {top_h}")
-    script = (f"read_verilog {top_h}.v\n"
-              f"{tgt.synth} -top {top_h} -json {top_h}.json\n"
-              "tee -q -o stat_harness.json stat -json\n")
-    (out / "yosys_harness.ys").write_text(script)
-    (out / "stat_harness.json").unlink(missing_ok=True)
+    synth = tgt.synth
+    log_name, step = "yosys_harness.log", "yosys (harness)"
     t0 = time.perf_counter()
-    _run("yosys (harness)", "yosys", ["-s", "yosys_harness.ys"], out, "yosys_harness.log")
+    for attempt in range(2):
+        script = (f"read_verilog {top_h}.v\n"
+                  f"{synth} -top {top_h} -json {top_h}.json\n"
+                  "tee -q -o stat_harness.json stat -json\n")
+        (out / "yosys_harness.ys").write_text(script)
+        (out / "stat_harness.json").unlink(missing_ok=True)
+        try:
+            _run(step, "yosys", ["-s", "yosys_harness.ys"], out, log_name)
+            break
+        except PezoError:
+            if attempt or not _abc9_reintegrate_failed(out / log_name):
+                raise
+        say(f"yosys: harness hit yosys' ABC9 re-import assertion (see {out / log_name}); "
+            f"retrying with `{synth} -dff`")
+        synth = f"{tgt.synth} -dff"
+        log_name, step = "yosys_harness_fallback.log", "yosys (harness, -dff fallback)"
     times["yosys_harness"] = time.perf_counter() - t0
-    h_cells = _cell_histogram(out / "stat_harness.json", top_h, "yosys (harness)",
-                              out / "yosys_harness.log")
-    return resources, _classify(h_cells, tgt)
+    h_cells = _cell_histogram(out / "stat_harness.json", top_h, step, out / log_name)
+    return _classify(h_cells, tgt), synth
 
 
 def _yosys_core(design: str, tgt: Target, synth: str, top: str, out: Path,
@@ -652,6 +748,7 @@ def core_netlist(make_component: Callable[[], wiring.Component], *, design: str,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     top = f"pezo_{design}"
-    (out / f"{top}.v").write_text(verilog.convert(make_component(), name=top, emit_src=False))
+    (out / f"{top}.v").write_text(spram_ready(verilog.convert(make_component(), name=top,
+                                                              emit_src=False), target))
     return _yosys_core(design, TARGETS[target], synth or TARGETS[target].synth, top, out, {},
                        lambda _m: None)

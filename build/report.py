@@ -143,6 +143,10 @@ def fresh_bits_per_cycle(extra: dict[str, Any]) -> float | None:
     return None
 
 
+#: Designs whose rows describe the perturbation engine (the update system contains one).
+_HAS_ENGINE = ("engine", "update")
+
+
 def row(name: str, cfg, rep: dict[str, Any]) -> dict[str, Any]:
     """One table row from an :func:`evaluate` report."""
     e = cfg.engine
@@ -150,9 +154,9 @@ def row(name: str, cfg, rep: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name, "design": rep["design"], "target": rep["target"],
         "source": e.source if rep["design"] != "lfsr" else "lfsr",
-        "strategy": e.reuse.strategy if rep["design"] == "engine" else "-",
-        "scale": e.scale.mode if rep["design"] == "engine" else "-",
-        "lanes_x_bits": f"{e.lanes}x{e.value_bits}" if rep["design"] == "engine"
+        "strategy": e.reuse.strategy if rep["design"] in _HAS_ENGINE else "-",
+        "scale": e.scale.mode if rep["design"] in _HAS_ENGINE else "-",
+        "lanes_x_bits": f"{e.lanes}x{e.value_bits}" if rep["design"] in _HAS_ENGINE
         else f"{e.lfsr.lanes}x{e.lfsr.k}",
         **{k: res[k] for k in ("LUT", "FF", "carry", "BRAM", "SPRAM", "DSP", "DPRAM")},
         "fmax_mhz": round(rep["fmax_mhz"], 1),
@@ -189,12 +193,17 @@ def _fmt(v: Any) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]], baseline_name: str) -> str:
-    """The comparison table: the columns of :data:`COLUMNS` plus one reduction column each."""
-    heads = [h for _k, h in COLUMNS] + [f"{label} vs {baseline_name}" for _k, label in REDUCED]
+    """The comparison table: the columns of :data:`COLUMNS` plus one reduction column each, and
+    an SPRAM column after BRAM when some row uses SPRAM (the update system's ``spram`` memory)."""
+    columns = COLUMNS
+    if any(r.get("SPRAM") for r in rows):
+        at = [k for k, _h in COLUMNS].index("BRAM") + 1
+        columns = [*COLUMNS[:at], ("SPRAM", "SPRAM"), *COLUMNS[at:]]
+    heads = [h for _k, h in columns] + [f"{label} vs {baseline_name}" for _k, label in REDUCED]
     lines = ["| " + " | ".join(heads) + " |",
              "|" + "|".join("---" if i < 5 else "---:" for i in range(len(heads))) + "|"]
     for r in rows:
-        cells = [_fmt(r.get(k)) for k, _h in COLUMNS]
+        cells = [_fmt(r.get(k)) for k, _h in columns]
         cells += [("n/a" if r.get(f"reduction_{k}") is None else f"{r[f'reduction_{k}']:+.1f}%")
                   for k, _l in REDUCED]
         lines.append("| " + " | ".join(cells) + " |")

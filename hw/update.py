@@ -97,11 +97,15 @@ class UpdateDatapath(wiring.Component):
     registered at that edge, its term registered at ``c + 1`` and its word written at ``c + 2``
     (``PIPELINE_DEPTH = 2``).
     Consecutive beats touch different words, so the pipeline needs no forwarding.
+    With ``update.memory = "spram"`` the memory has one port (read and write share the
+    address) and ``ready = run & ~v2``: no beat is taken in a cycle whose edge writes, so at
+    most two beats in four cycles (half rate).
     """
 
     def __init__(self, cfg: Config):
         self._r = r = UpdateRules.from_config(cfg)
         self._dsp_lanes = min(cfg.update.dsp_lanes, r.lanes)
+        self._spram = cfg.update.memory == "spram"
         super().__init__({
             "i": In(stream.Signature(beat_layout(cfg))),
             "run": In(1),
@@ -124,7 +128,13 @@ class UpdateDatapath(wiring.Component):
         r = self._r
         L, W, B = r.lanes, r.W, r.B
 
-        m.submodules.mem = mem = Memory(shape=r.lanes * W, depth=r.words, init=[])
+        if self._spram:
+            # ram_style "huge" asks yosys for SB_SPRAM256KA; the flow drops the (zero) initial
+            # contents Amaranth gives every memory, which SPRAM cannot have (build/flow.py).
+            m.submodules.spram = mem = Memory(shape=r.lanes * W, depth=r.words, init=[],
+                                              attrs={"ram_style": "huge"})
+        else:
+            m.submodules.mem = mem = Memory(shape=r.lanes * W, depth=r.words, init=[])
         rp = mem.read_port(transparent_for=())
         wp = mem.write_port()
         m.d.comb += self.rdata.eq(rp.data)
@@ -138,7 +148,10 @@ class UpdateDatapath(wiring.Component):
         p_shape = signed(r.S + B + 2)
         p1 = Signal(data.ArrayLayout(p_shape, L))      # s * z, multiplied as the beat arrives
         m1, m2 = Signal(L), Signal(L)
-        m.d.comb += [self.pending.eq(v1 | v2), self.i.ready.eq(self.run)]
+        # SPRAM has one port: a beat is read in the cycle it arrives and written two cycles
+        # later, so no beat is taken while a write is due (v2): beats go two on, two off.
+        ready = self.run & ~v2 if self._spram else self.run
+        m.d.comb += [self.pending.eq(v1 | v2), self.i.ready.eq(ready)]
 
         accept = self.i.valid & self.i.ready
         # The product is the long path (a Booth tree or a DSP): it has the stage from the
@@ -147,10 +160,20 @@ class UpdateDatapath(wiring.Component):
         for lane in range(L):
             z, s = self.i.payload.values[lane], self.scalar
             prods.append((z * s if lane < self._dsp_lanes else _mul_logic(s, z, B)).as_signed())
-        m.d.comb += [
-            rp.addr.eq(Mux(self.run, ptr, self.addr)),
-            rp.en.eq(accept | (self.re & ~self.run)),
-        ]
+        read_en = accept | (self.re & ~self.run)
+        if self._spram:
+            # One address for both ports, which yosys merges into SPRAM's single port. A read
+            # and a write never meet in one cycle (ready is low while v2; the host issues one
+            # command per cycle), so masking the read enable with the write enable changes
+            # nothing, but it shows yosys that SPRAM's "no change on write" is enough.
+            spram_addr = Signal.like(ptr)
+            m.d.comb += [spram_addr.eq(Mux(v2, a2, Mux(self.run, ptr, self.addr))),
+                         rp.addr.eq(spram_addr), rp.en.eq(read_en & ~wp.en)]
+        else:
+            m.d.comb += [
+                rp.addr.eq(Mux(self.run, ptr, self.addr)),
+                rp.en.eq(read_en),
+            ]
         with m.If(self.start):
             m.d.sync += [ptr.eq(0), rem.eq(self.d), mode.eq(self.op)]
         m.d.sync += v1.eq(accept)
@@ -194,7 +217,7 @@ class UpdateDatapath(wiring.Component):
             new.append(Mux(m2[lane], sat, th2[lane])[:W])
             over.append(m2[lane] & (hi | lo))
         m.d.comb += [
-            wp.addr.eq(Mux(v2, a2, self.addr)),
+            wp.addr.eq(spram_addr if self._spram else Mux(v2, a2, self.addr)),
             wp.data.eq(Mux(v2, Cat(*new), self.wdata)),
             wp.en.eq(v2 | (self.we & ~self.run)),
         ]

@@ -118,8 +118,9 @@ def cmd_synth(args) -> int:
 def _synth_summary(r: dict) -> str:
     res = r["resources"]
     bits = r.get("extra", {}).get("fresh_bits_per_cycle")
+    spram = f"{res['SPRAM']} SPRAM, " if res.get("SPRAM") else ""
     line = (f"{r['design']} on {r['target']}: {res['LUT']} LUT, {res['FF']} FF, {res['BRAM']} BRAM, "
-            f"{res['DSP']} DSP, Fmax {r['fmax_mhz']:.1f} MHz (median of {len(r['seeds'])} seeds)")
+            f"{spram}{res['DSP']} DSP, Fmax {r['fmax_mhz']:.1f} MHz (median of {len(r['seeds'])} seeds)")
     if bits:
         line += f"; per fresh bit: {res['LUT'] / bits:.2f} LUT, {res['FF'] / bits:.2f} FF"
     extra = r.get("extra", {})

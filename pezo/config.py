@@ -257,7 +257,9 @@ class UpdateConfig:
     ``depth`` is the number of parameters the on-chip memory holds; ``dsp_lanes`` is how many
     lanes build their ``scalar x z`` product as a ``*`` that yosys maps to a DSP block, the
     others in LUTs (radix-4 Booth; default 7: the UP5K has 8 DSPs and the adaptive engine
-    uses one; a value above ``engine.lanes`` means every lane).
+    uses one; a value above ``engine.lanes`` means every lane). ``memory`` is where the
+    parameters live: ``"bram"`` (a read and a write port: full rate) or ``"spram"`` (the iCE40
+    UP5K's single-ported SB_SPRAM256KA: half rate, see docs/update.md).
     """
 
     param: str = "Q4.12"
@@ -265,6 +267,7 @@ class UpdateConfig:
     depth: int = 4096
     scalar: str = "Q2.14"
     dsp_lanes: int = 7
+    memory: str = "bram"
 
     def validate(self, path: str) -> None:
         frac = _signed_q(f"{path}.param", self.param)[1]
@@ -272,6 +275,7 @@ class UpdateConfig:
         _in_range(f"{path}.depth", self.depth, 1, 1 << 20, "(parameters held in on-chip memory)")
         _signed_q(f"{path}.scalar", self.scalar)
         _in_range(f"{path}.dsp_lanes", self.dsp_lanes, 0, 64, "(lanes whose product uses a DSP block)")
+        _one_of(f"{path}.memory", self.memory, MEMORIES)
 
     def check_engine(self, engine: "EngineConfig", path: str = "update") -> None:
         """The memory must suit the engine that feeds it; checked when the datapath is built."""
@@ -282,6 +286,20 @@ class UpdateConfig:
             raise ConfigError(f"{path}.depth", self.depth,
                               f"exceeds engine.max_params = {engine.max_params}: the engine could not "
                               "stream a pass over the whole memory")
+        if self.memory == "spram":
+            n = self.sprams_needed(engine)
+            if n > SPRAM_COUNT:
+                w = engine.lanes * sum(self.param_format)
+                raise ConfigError(f"{path}.memory", self.memory,
+                                  f"needs {n} SB_SPRAM256KA ({w}-bit words of engine.lanes = {engine.lanes} "
+                                  f"parameters, {SPRAM_BITS} bits and {SPRAM_WORDS} words per SPRAM) and the "
+                                  f"iCE40 UP5K has {SPRAM_COUNT}; use fewer lanes or a smaller depth, or \"bram\"")
+
+    def sprams_needed(self, engine: "EngineConfig") -> int:
+        """SB_SPRAM256KA (16Ki x 16 bit) blocks a parameter memory of one word per beat needs."""
+        wide = -(-engine.lanes * sum(self.param_format) // SPRAM_BITS)
+        deep = -(-(self.depth // engine.lanes) // SPRAM_WORDS)
+        return wide * deep
 
     @property
     def param_format(self) -> tuple[int, int]:
@@ -292,6 +310,12 @@ class UpdateConfig:
     def scalar_format(self) -> tuple[int, int]:
         """(integer bits incl. sign, fraction bits) of the ``lr*g`` scalar."""
         return _signed_q("update.scalar", self.scalar)
+
+
+#: Parameter memories (``update.memory``).
+MEMORIES = ("bram", "spram")
+#: The iCE40 UP5K's single-port RAMs: count, width (bits) and depth (words) of each.
+SPRAM_COUNT, SPRAM_BITS, SPRAM_WORDS = 4, 16, 16384
 
 
 def _signed_q(path: str, text: str) -> tuple[int, int]:

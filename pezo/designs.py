@@ -135,6 +135,12 @@ def _update_trace(cfg: Config, cycles: int, seed: int):
     return update.trace(cfg, cycles, seed)
 
 
+def _update_stimulus(cfg: Config):
+    from pezo.sim import update
+
+    return update.standard_stimulus(cfg)
+
+
 def _update_extras(cfg: Config) -> dict:
     from pezo.update_rules import UpdateRules
 
@@ -147,6 +153,7 @@ def _update_extras(cfg: Config) -> dict:
         "depth": r.depth,
         "memory_bits": r.depth * r.W,
         "dsp_lanes": min(cfg.update.dsp_lanes, r.lanes),
+        "memory": cfg.update.memory,
     }
 
 
@@ -156,7 +163,8 @@ DESIGNS: dict[str, Design] = {
     "engine": Design("engine", "perturbation engine (engine.*)", _engine_component, _engine_trace, _engine_extras,
                      stimulus=_engine_stimulus),
     "update": Design("update", "engine + ZO update datapath + controller (engine.*, update.*)",
-                     _update_component, _update_trace, _update_extras, sections=("engine", "update")),
+                     _update_component, _update_trace, _update_extras, stimulus=_update_stimulus,
+                     sections=("engine", "update")),
 }
 
 

@@ -105,3 +105,45 @@ def trace(cfg: Config, cycles: int, seed: int, golden: Update | None = None, d: 
             outs["rdata"][-1] = None
     initial = {p: v for p, v in initial.items() if p != "rdata"}
     return Trace(inputs=stim, outputs=outs, initial=initial)
+
+
+#: Seed of the parameters the standard stimulus loads (fixed: the same workload every run).
+STANDARD_SEED = 0
+
+
+def standard_stimulus(cfg: Config) -> Trace:
+    """The power-estimate stimulus: load the parameters, then one whole ZO step at full rate.
+
+    The host writes all ``depth`` parameters (seeded codes in +-1.0), then issues PLUS, MINUS2,
+    RESTORE, SCALAR (a fixed ``lr*g`` code of about 2**-4) and UPDATE over the whole memory,
+    each command in the cycle after ``busy`` falls, with no stall: the passes run at the
+    rate the memory allows (full rate in block RAM, half in SPRAM). Outputs are the golden
+    model's, checked every cycle by the gate-level simulation.
+    """
+    golden = Update(cfg)
+    r = golden.r
+    rng = random.Random(STANDARD_SEED)
+    stim: dict[str, list[int]] = {p: [] for p in PORTS_IN}
+    outs: dict[str, list[int | None]] = {p: [] for p in PORTS_OUT}
+
+    def cycle(inputs: dict) -> dict:
+        inputs = {p: 0 for p in PORTS_IN} | inputs
+        for p in PORTS_IN:
+            stim[p].append(int(inputs[p]))
+        out = golden.step(inputs)
+        for p in PORTS_OUT:
+            outs[p].append(out[p])
+        if not golden.rdata_known:
+            outs["rdata"][-1] = None
+        return out
+
+    for w in range(r.words):
+        cycle({"cmd": Cmd.WRITE, "addr": w,
+               "wdata": pack_word([rng.randrange(-(1 << r.F), 1 << r.F) for _ in range(r.lanes)], r.W)})
+    for op in Op:
+        if op == Op.UPDATE:
+            cycle({"cmd": Cmd.SCALAR, "wdata": (1 << max(r.Fs - 4, 0)) & ((1 << r.S) - 1)})
+        out = cycle({"cmd": Cmd.PASS, "op": op, "d": r.depth})
+        while out["busy"]:
+            out = cycle({})
+    return Trace(inputs=stim, outputs=outs)

@@ -56,12 +56,14 @@ class Update:
     memory's read register, which has no reset value: defined once ``rdata_known`` is 1.
     A ``PASS`` of ``d >= 1`` parameters with no stall takes ``E + nb + 5`` cycles from the
     command's edge to ``busy`` low (``d = 0``: ``E + 3``), ``nb = ceil(d/L)`` and ``E`` the
-    engine's fill/scale cycles (``PLUS`` only; see :meth:`pass_cycles`).
+    engine's fill/scale cycles (``PLUS`` only; see :meth:`pass_cycles`); with
+    ``update.memory = "spram"`` (half rate) ``2 * floor((nb - 1) / 2)`` more.
     """
 
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.r = UpdateRules.from_config(cfg)
+        self.spram = cfg.update.memory == "spram"
         self.engine = Engine(cfg)
         self.reset()
 
@@ -103,8 +105,10 @@ class Update:
         is_pass = cmd == Cmd.PASS
 
         run_now = bool(self.running)
+        # SPRAM's single port: no beat while this edge writes (v2), so half rate.
+        ready = run_now and not stall and not (self.spram and self.v2)
         eo = self.engine.outputs()
-        accept = bool(eo["valid"]) and run_now and not stall
+        accept = bool(eo["valid"]) and ready
         finish = self.running and eo["idle"] and not (self.v1 or self.v2)
 
         # Memory: the read register reads before this edge's write (no transparency).
@@ -156,7 +160,7 @@ class Update:
             self.running = 0
 
         self.engine.step({"begin": int(is_pass and op == Op.PLUS), "replay": int(is_pass and op != Op.PLUS),
-                          "d": d_eff, "ready": int(run_now and not stall)})
+                          "d": d_eff, "ready": int(ready)})
         return self.outputs()
 
     # -- whole passes, vectorised -----------------------------------------------------------
@@ -197,7 +201,9 @@ class Update:
         # pipeline, and the edge that sees engine idle and pipeline empty
         nb = -(-self.r.d_eff(d) // self.r.lanes)
         fill = self.engine_fill_cycles() if op == Op.PLUS else 0
-        return 1 + fill + nb + 1 + (PIPELINE_DEPTH if nb else 0) + 1
+        # SPRAM: beats two on, two off, so the last of nb beats comes 2*floor((nb-1)/2) later
+        gaps = 2 * ((nb - 1) // 2) if self.spram and nb else 0
+        return 1 + fill + nb + gaps + 1 + (PIPELINE_DEPTH if nb else 0) + 1
 
     def engine_fill_cycles(self) -> int:
         """FILL (+ SCALE) cycles of the engine's next step (docs/engine.md)."""

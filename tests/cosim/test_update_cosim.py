@@ -19,6 +19,9 @@ CASES = {
                                 "engine.lfsr.width": 31, "engine.lfsr.k": 16, "update.dsp_lanes": 3}, 3000),
     "none-fixed-l1-q2.10": ({"engine.reuse.strategy": "none", "engine.scale.mode": "fixed", "engine.lanes": 1,
                              "update.param": "Q2.10", "update.eps_shift": 9, "update.scalar": "Q3.9", "update.dsp_lanes": 0}, 6500),
+    # the UP5K's single-ported SPRAM: beats at half rate, read and write share the address
+    "spram-pool-sign-adaptive-l4": ({"update.memory": "spram", "engine.lanes": 4, "update.dsp_lanes": 4,
+                                     "engine.reuse.strategy": "pool-sign"}, 3500),
 }
 
 

@@ -1,5 +1,6 @@
 """Synthesis flow (pezo.build.flow) and its scan harness (pezo.build.harness)."""
 
+import gzip
 import json
 import random
 import shutil
@@ -70,6 +71,11 @@ def _check_counter_report(report: dict, out_dir: Path, target: str) -> None:
     assert "| counter |" in md and "Fmax" in md and "seeds" in md.lower()
     for log in ("yosys_core.log", "yosys_harness.log", "nextpnr_seed1.log"):
         assert (out_dir / log).stat().st_size > 0
+    # yosys' own log goes past ABC9 (its stdout does not in the YoWASP build).
+    for log in ("yosys_core.log", "yosys_harness.log"):
+        text = (out_dir / log).read_text()
+        assert "Executing ABC9" in text and "End of script" in text
+    assert report["harness"]["abc9_fallback"] is False
     # Deterministic Verilog: no absolute paths leak in.
     assert str(out_dir) not in (out_dir / "pezo_counter.v").read_text()
     assert not list(out_dir.glob(".*.tmp"))
@@ -247,3 +253,39 @@ def test_tool_abort_names_the_pass(tmp_path):
                    "Caused by:\n    thrown Wasm exception\n")
     assert flow._first_error(log) == ("the tool aborted in MEMORY_LIBMAP (uncaught exception in "
                                       "the WebAssembly build)")
+
+
+def test_abc9_reintegrate_detection(tmp_path):
+    log = tmp_path / "yosys_harness.log"
+    head = ("2.46.14.5. Executing ABC9.\n"
+            "2.46.14.7. Executing ABC_OPS_REINTEGRATE pass (reintegrate ABC mapped design).\n")
+    log.write_text(head + "ERROR: Assert `GetSize(conn.first) == GetSize(conn.second)' failed in "
+                   "kernel/rtlil.cc:3091.\n")
+    assert flow._abc9_reintegrate_failed(log)
+    # the same assertion elsewhere, or another error after the re-import, is not the case
+    log.write_text("2.3. Executing OPT_CLEAN pass (remove).\nERROR: Assert `x' failed.\n")
+    assert not flow._abc9_reintegrate_failed(log)
+    log.write_text(head + "ERROR: Can't open output file `x.json' for writing\n")
+    assert not flow._abc9_reintegrate_failed(log)
+    assert not flow._abc9_reintegrate_failed(tmp_path / "missing.log")
+
+
+@pytest.mark.synth
+def test_abc9_reintegrate_fallback(tmp_path):
+    """A harness netlist of pezo_update (an earlier version) on which yosys 0.70's ABC9 re-import
+    asserts: the error is visible in the log and the harness is redone with ``-dff``."""
+    top = "pezo_update_harness"
+    data = Path(__file__).parent.parent / "data" / "abc9_reintegrate_harness.v.gz"
+    (tmp_path / f"{top}.v").write_bytes(gzip.decompress(data.read_bytes()))
+    messages: list[str] = []
+    times: dict[str, float] = {}
+    resources, synth = flow._yosys_harness(TARGETS["ecp5-25k"], top, tmp_path, times,
+                                           messages.append)
+    assert synth == "synth_ecp5 -dff"
+    assert flow._first_error(tmp_path / "yosys_harness.log").startswith(
+        "ERROR: Assert `GetSize(conn.first) == GetSize(conn.second)' failed")
+    assert any("ABC9 re-import assertion" in m and "-dff" in m for m in messages)
+    assert "End of script" in (tmp_path / "yosys_harness_fallback.log").read_text()
+    assert (tmp_path / f"{top}.json").stat().st_size > 0
+    assert resources["LUT"] > 1000 and resources["DSP"] == 8 and resources["BRAM"] == 12
+    assert times["yosys_harness"] > 0

@@ -131,3 +131,14 @@ def test_failed_compare_leaves_the_previous_report(tmp_path, monkeypatch):
                    work_root=tmp_path / "w", cache=None, progress=lambda _m: None)
     assert (out / "compare.md").read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_spram_column_only_when_a_row_uses_spram():
+    row = {"name": "bram", "LUT": 10, "BRAM": 4, "SPRAM": 0, "DSP": 1}
+    table = rp.markdown_table([row], "bram")
+    assert "SPRAM" not in table and "| BRAM | DSP |" in table
+    spram = {**row, "name": "spram", "BRAM": 1, "SPRAM": 4}
+    lines = rp.markdown_table([row, spram], "bram").splitlines()
+    assert "| BRAM | SPRAM | DSP |" in lines[0]
+    assert "| 4 | 0 | 1 |" in lines[2] and "| 1 | 4 | 1 |" in lines[3]
+    assert len({line.count("|") for line in lines}) == 1

@@ -1,6 +1,7 @@
 """Update datapath rules and golden model: rounding, exact restore, cycles, float bound, config."""
 
 import random
+import re
 
 import pytest
 import torch
@@ -77,7 +78,8 @@ def _host_steps(g: Update, d: int, scalars, rng: random.Random, stall: float):
 
 @pytest.mark.parametrize("changes", [{}, {"engine.scale.mode": "fixed", "engine.lanes": 3, "update.depth": 63},
                                      {"engine.reuse.strategy": "pool-shift", "engine.lfsr.k": 63, "update.param": "Q2.6",
-                                      "update.eps_shift": 2, "update.scalar": "Q1.7"}])
+                                      "update.eps_shift": 2, "update.scalar": "Q1.7"},
+                                     {"update.memory": "spram", "engine.lanes": 4}])
 def test_step_equals_vectorised_passes_under_stalls(changes):
     cfg = _cfg(**changes)
     rng = random.Random(5)
@@ -98,15 +100,34 @@ def test_step_equals_vectorised_passes_under_stalls(changes):
     assert a.theta[:d].tolist() != init[:d]
 
 
-@pytest.mark.parametrize("changes", [{}, {"engine.scale.mode": "fixed"}, {"engine.lanes": 1, "update.depth": 40}])
+@pytest.mark.parametrize("changes", [{}, {"engine.scale.mode": "fixed"}, {"engine.lanes": 1, "update.depth": 40},
+                                     {"update.memory": "spram", "engine.lanes": 4},
+                                     {"update.memory": "spram", "engine.lanes": 1, "update.depth": 40}])
 def test_pass_cycles_formula(changes):
     g = Update(_cfg(**changes))
     for d in (0, 1, 7, 8, 9, 40):
         for op, n in _host_steps(g, d, [5], random.Random(1), stall=0.0):
             assert n == g.pass_cycles(op, d), (d, op)
-    # a PLUS pass of d parameters: E + ceil(d/L) + 5 cycles; replays skip the engine's fill
+    # a PLUS pass of d parameters: E + ceil(d/L) + 5 cycles (SPRAM: + 2*floor((nb-1)/2));
+    # replays skip the engine's fill
     e = 2 * 64 + 3 if g.engine.adaptive else 64
-    assert g.pass_cycles(Op.PLUS, 40) == e + -(-40 // g.r.lanes) + 5
+    nb = -(-40 // g.r.lanes)
+    assert g.pass_cycles(Op.PLUS, 40) == e + nb + 5 + (2 * ((nb - 1) // 2) if g.spram else 0)
+
+
+def test_spram_takes_beats_two_on_two_off():
+    """Single port: a beat is never taken in a cycle whose edge writes a word."""
+    g = Update(_cfg(**{"update.memory": "spram", "engine.lanes": 4, "engine.scale.mode": "fixed"}))
+    g.step({"cmd": Cmd.PASS, "op": Op.PLUS, "d": 64})
+    accepts = []
+    while g.running:
+        writes = g.v2                                            # this edge writes a word
+        before = g.ptr
+        g.step({})
+        assert not (writes and g.ptr != before)
+        accepts.append(int(g.ptr != before))
+    first = accepts.index(1)
+    assert accepts[first:first + 16] == [1, 1, 0, 0] * 4 and sum(accepts) == 16
 
 
 def test_d_is_clamped_to_the_memory():
@@ -165,13 +186,16 @@ def test_fixed_point_within_the_stated_bound_of_the_float_reference(mode):
 INVALID = [
     ({"update.depth": 100}, "update.depth = 100: must be a multiple of engine.lanes = 8"),
     ({"update.depth": 4096, "engine.max_params": 1000}, "update.depth = 4096: exceeds engine.max_params = 1000"),
+    ({"update.memory": "spram"}, 'update.memory = "spram": needs 8 SB_SPRAM256KA (128-bit words of engine.lanes = 8'),
+    ({"update.memory": "spram", "engine.lanes": 4, "update.depth": 1 << 17, "engine.max_params": 1 << 17},
+     'update.memory = "spram": needs 8 SB_SPRAM256KA'),
 ]
 
 
 @pytest.mark.parametrize("changes,message", INVALID)
 def test_memory_must_suit_the_engine(changes, message):
     cfg = Config().replace(**changes)                # valid at load: checked when built
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         Update(cfg)
 
 
@@ -180,8 +204,27 @@ def test_memory_must_suit_the_engine(changes, message):
     ({"update.scalar": "Q0.16"}, 'update.scalar = "Q0.16": needs >= 1 integer bit'),
     ({"update.dsp_lanes": 65}, "update.dsp_lanes = 65: must be in 0..64"),
     ({"update.depth": 0}, "update.depth = 0: must be in 1..1048576"),
+    ({"update.memory": "dram"}, 'update.memory = "dram": must be one of "bram", "spram"'),
 ])
 def test_update_config_errors(changes, message):
     with pytest.raises(ConfigError) as e:
         Config().replace(**changes)
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize("changes", [{}, {"update.memory": "spram", "engine.lanes": 4}])
+def test_standard_stimulus_is_one_whole_zo_step_without_stalls(changes):
+    from pezo.sim.update import standard_stimulus
+
+    cfg = _cfg(**changes)
+    t = standard_stimulus(cfg)
+    g = Update(cfg)
+    r = g.r
+    cmds = t.inputs["cmd"]
+    assert cmds[:r.words] == [Cmd.WRITE] * r.words and t.inputs["addr"][:r.words] == list(range(r.words))
+    passes = [t.inputs["op"][c] for c in range(t.cycles) if cmds[c] == Cmd.PASS]
+    assert passes == list(Op) and set(t.inputs["d"][c] for c in range(t.cycles) if cmds[c] == Cmd.PASS) == {r.depth}
+    assert not any(t.inputs["stall"]) and sum(t.outputs["done"]) == 4 and t.outputs["busy"][-1] == 0
+    # loading, then each pass as fast as the memory allows (the SCALAR command between)
+    step = sum(g.pass_cycles(op, r.depth) for op in Op) + 1
+    assert t.cycles == r.words + step
