@@ -38,7 +38,7 @@ _CHUNK_ELEMS = 1 << 22
 # shorter ones batch many steps into one bank run.
 STREAM_BEATS = 1 << 12
 # Beats per chunk of values(): a few MB of output, which stays in the caches.
-CHUNK_BEATS = 1 << 15
+CHUNK_BEATS = 1 << 16
 
 
 def negate_code(z: int, value_bits: int) -> int:

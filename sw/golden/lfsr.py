@@ -129,6 +129,39 @@ def recurrence_lags(params: LfsrParams) -> tuple[int, ...] | None:
     return lags if not acc.any() else None
 
 
+# Largest number of shift diagonals for which T**k is applied as shifts and masks.
+_MAX_DIAGONALS = 8
+# Rows of states advanced together by the shift form (a divisor of every chunk is not needed).
+_COLUMNS = 16
+
+
+@lru_cache(maxsize=64)
+def leap_diagonals(params: LfsrParams) -> tuple[tuple[int, int], ...] | None:
+    """``T**k`` as ``XOR_s shift(x & mask_s, s)`` (left by ``s``, right by ``-s``): (s, mask_s)
+    for each diagonal ``s = out bit - in bit`` that has a nonzero entry, when there are at most
+    ``_MAX_DIAGONALS`` of them (4 for ``x^63 + x^31 + 1`` with ``k = 63``); else None."""
+    diag: dict[int, int] = {}
+    for j, row in enumerate(params.leap_rows):
+        for i in range(params.width):
+            if row >> i & 1:
+                diag[j - i] = diag.get(j - i, 0) | 1 << i
+    return tuple(sorted(diag.items())) if len(diag) <= _MAX_DIAGONALS else None
+
+
+def _apply_diagonals(x: np.ndarray, diagonals: tuple[tuple[int, int], ...], out: np.ndarray) -> None:
+    """``out = T**k x`` for uint64 states, from :func:`leap_diagonals`."""
+    part = np.empty_like(x)
+    for n, (s, mask) in enumerate(diagonals):
+        dst = part if n else out                   # the first term initialises out
+        np.bitwise_and(x, np.uint64(mask), out=dst)
+        if s > 0:
+            np.left_shift(dst, np.uint64(s), out=dst)
+        elif s < 0:
+            np.right_shift(dst, np.uint64(-s), out=dst)
+        if n:
+            out ^= part
+
+
 def _grow(buf: np.ndarray, have: int, target: int, lags: tuple[int, ...]) -> None:
     """Extend the sequence ``buf[:have]`` (rows obey the recurrence) in place to ``buf[:target]``;
     needs ``have >= lags[-1]``."""
@@ -265,6 +298,10 @@ class LfsrBank:
             return out
         out[0] = state
         lags = recurrence_lags(self.params)
+        diagonals = None if lags else leap_diagonals(self.params)
+        if diagonals and count >= 4 * _COLUMNS:
+            self._columns(out.numpy(), diagonals)
+            return out
         first = min(count, lags[-1]) if lags else count
         have = 1
         while have < first:
@@ -274,6 +311,53 @@ class LfsrBank:
         if first < count:
             _grow(out.numpy(), first, count, lags)
         return out
+
+    def _state_chunks(self, state: torch.Tensor, n: int, chunk: int):
+        """The states of ``n`` cycles from ``state`` in chunks of ``chunk`` rows (numpy int64).
+        With the shift form, each chunk's every ``_COLUMNS``-th state comes from the previous
+        chunk's by one matrix power instead of a new doubling."""
+        diagonals = leap_diagonals(self.params)
+        if not diagonals or chunk % _COLUMNS or chunk < 4 * _COLUMNS:
+            cur, done = state, 0
+            while done < n:
+                rows = min(chunk, n - done)
+                states = self.states_from(cur, rows)
+                cur = self._leap(states[-1:])[0]
+                done += rows
+                yield states.numpy()
+            return
+        out = np.empty((chunk, len(self.seeds)), dtype=np.int64)
+        out[0] = state.numpy()
+        first, done = None, 0
+        while done < n:
+            rows = min(chunk, n - done)
+            first = self._columns(out[:rows], diagonals, first)
+            yield out[:rows]
+            done += rows
+            if done < n:
+                first = _power_map(self.params, chunk)(torch.from_numpy(first)).numpy()
+
+    def _columns(self, out: np.ndarray, diagonals, first: np.ndarray | None = None) -> np.ndarray:
+        """Fill ``out`` [count, lanes] (row 0 given) without a sparse recurrence: every
+        ``_COLUMNS``-th state by doubling, the ones between by the cheap shift form of T**k,
+        a whole column of them per step."""
+        m, count = _COLUMNS, len(out)
+        rows = -(-count // m)
+        cols = np.empty((m, rows, out.shape[1]), dtype=np.int64)      # cols[j, i] = state i*m + j
+        if first is not None and len(first) >= rows:
+            cols[0] = first[:rows]
+        else:
+            cols[0, 0] = out[0]
+            have = 1
+            while have < rows:
+                take = min(have, rows - have)
+                cols[0, have:have + take] = _power_map(self.params, m * have)(torch.from_numpy(cols[0, :take])).numpy()
+                have += take
+        u = cols.view(np.uint64)
+        for j in range(1, m):
+            _apply_diagonals(u[j - 1], diagonals, u[j])
+        out[:] = cols.transpose(1, 0, 2).reshape(rows * m, -1)[:count]
+        return cols[0]
 
     def jump(self, state: torch.Tensor, cycles: int) -> torch.Tensor:
         """``state`` advanced by ``cycles`` enabled cycles."""
@@ -312,13 +396,8 @@ class LfsrBank:
         seed = narrow(self.seeds.numpy()[None])           # the register holds state ^ seed
         lags = recurrence_lags(self.params)
         if not lags:
-            cur, done = state, 0
-            while done < n:
-                rows = min(chunk, n - done)
-                states = self.states_from(cur, rows)
-                cur = self._leap(states[-1:])[0]
-                done += rows
-                yield narrow(states.numpy()) ^ seed
+            for states in self._state_chunks(state, n, chunk):
+                yield narrow(states) ^ seed
             return
         # history (a multiple of lags[-1] so each growth step uses the largest blocks) + chunk
         hist = lags[-1] << max(0, (chunk // lags[-1]).bit_length())
