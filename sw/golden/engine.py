@@ -7,6 +7,13 @@ Follows ``docs/engine.md`` register by register. Two ways to drive it, which can
 * :meth:`Engine.passes`: whole ZO steps at once (begin, fill/scale, one pass), vectorised, as
   the perturbation source of training. The values of a pass do not depend on back-pressure,
   so ``passes`` gives exactly what ``step`` would and leaves every register as ``step`` would.
+* :meth:`Engine.start` and :meth:`Engine.values`: one step (or replay) at a time for long
+  passes: ``start`` runs the begin, fill and scale and moves the bank past the pass in O(1)
+  (matrix powers), returning a :class:`Pass` (pool, offset, bank snapshot); ``values``
+  regenerates the pass from it in chunks, computing only the bank bits the strategy reads (by
+  the bank's recurrence, :mod:`pezo.sw.golden.lfsr`) and mapping codes to the output (e.g. z)
+  through the pool rather than value by value. ``passes``/``replay`` use them from
+  ``STREAM_BEATS`` beats on; PeZO uses them directly so that no whole pass is ever held.
 
 ``rnd`` is the bank's ``out`` flattened: LFSR lane ``j`` holds bits ``[j*k, (j+1)*k)``. The
 odd code, ROM, scale and rescale rules come from :mod:`pezo.scale`, as the page requires.

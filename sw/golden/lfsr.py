@@ -14,7 +14,9 @@ found by Berlekamp-Massey and checked on the matrix), long runs of states use it
 ``s_t = XOR_i c_i s_(t - i * 2**j)`` for every ``j``, so whole blocks of ``lag_min * 2**j`` states
 are a few XORs of earlier slices. The relation holds bit by bit, so it also runs on any bit
 field of the states alone (:meth:`LfsrBank.out_bits`). For ``x^63 + x^31 + 1`` and ``k`` a power
-of two the lags are (32, 63); ``k = 63`` gives a dense polynomial and keeps the doubling.
+of two the lags are (32, 63). ``k = 63`` gives a dense polynomial (63 terms); there ``T**63``
+itself is four shifted masks (:func:`leap_diagonals`), so a long run takes every 16th state by
+doubling and the others from their predecessor by shifts and masks.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ class _Gf2Map:
                     t = np.where(idx >> bit & 1, t ^ cols[b + bit], t)
             tables.append([_signed64(int(v)) for v in t])
         self.tables = np.array(tables, dtype=np.int64)          # [bytes, 256]
-
         self._wide: np.ndarray | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,7 +132,8 @@ def recurrence_lags(params: LfsrParams) -> tuple[int, ...] | None:
 
 # Largest number of shift diagonals for which T**k is applied as shifts and masks.
 _MAX_DIAGONALS = 8
-# Rows of states advanced together by the shift form (a divisor of every chunk is not needed).
+# Without a sparse recurrence, every _COLUMNS-th state of a long run comes from a matrix power
+# and the ones between from the shift form of T**k (when it has few diagonals).
 _COLUMNS = 16
 
 
@@ -169,10 +171,8 @@ def _grow(buf: np.ndarray, have: int, target: int, lags: tuple[int, ...]) -> Non
         j = (have // lags[-1]).bit_length() - 1      # largest j with lags[-1] * 2**j <= have
         blk = min(lags[0] << j, target - have)
         dst = buf[have:have + blk]
-        np.bitwise_xor(buf[have - (lags[0] << j):have - (lags[0] << j) + blk],
-                       buf[have - (lags[1] << j):have - (lags[1] << j) + blk], out=dst) if len(lags) > 1 \
-            else np.copyto(dst, buf[have - (lags[0] << j):have - (lags[0] << j) + blk])
-        for lag in lags[2:]:
+        np.copyto(dst, buf[have - (lags[0] << j):have - (lags[0] << j) + blk])
+        for lag in lags[1:]:
             dst ^= buf[have - (lag << j):have - (lag << j) + blk]
         have += blk
 
@@ -385,7 +385,7 @@ class LfsrBank:
         Yields numpy arrays [rows, lanes] of the narrowest unsigned type holding ``bits``. A
         chunk is only valid until the next one is requested (the buffer is reused). With a
         sparse recurrence only these bits are ever computed, after the first ``lags[-1]``
-        states; else each chunk's states come by doubling.
+        states; else each chunk's full states come first (:meth:`_state_chunks`).
         """
         dt = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= bits)
         shift, mask = self._shift, _signed64((1 << bits) - 1)
