@@ -327,23 +327,28 @@ class LfsrBank:
                 yield states.numpy()
             return
         out = np.empty((chunk, len(self.seeds)), dtype=np.int64)
+        cols = np.empty((_COLUMNS, chunk // _COLUMNS, len(self.seeds)), dtype=np.int64)
         out[0] = state.numpy()
         first, done = None, 0
         while done < n:
             rows = min(chunk, n - done)
-            first = self._columns(out[:rows], diagonals, first)
+            first = self._columns(out[:rows], diagonals, first, cols)
             yield out[:rows]
             done += rows
             if done < n:
                 first = _power_map(self.params, chunk)(torch.from_numpy(first)).numpy()
 
-    def _columns(self, out: np.ndarray, diagonals, first: np.ndarray | None = None) -> np.ndarray:
-        """Fill ``out`` [count, lanes] (row 0 given) without a sparse recurrence: every
-        ``_COLUMNS``-th state by doubling, the ones between by the cheap shift form of T**k,
-        a whole column of them per step."""
+    def _columns(self, out: np.ndarray, diagonals, first: np.ndarray | None = None,
+                 buf: np.ndarray | None = None) -> np.ndarray:
+        """Fill ``out`` [count, lanes] (row 0 given, or ``first``: every ``_COLUMNS``-th
+        state) without a sparse recurrence: every ``_COLUMNS``-th state by doubling, the ones
+        between by the cheap shift form of T**k, a whole column of them per step. Returns
+        those every ``_COLUMNS``-th states. ``buf``: room for the columns, reused."""
         m, count = _COLUMNS, len(out)
         rows = -(-count // m)
-        cols = np.empty((m, rows, out.shape[1]), dtype=np.int64)      # cols[j, i] = state i*m + j
+        if buf is None or buf.shape[1] < rows:
+            buf = np.empty((m, rows, out.shape[1]), dtype=np.int64)
+        cols = buf[:, :rows]                                           # cols[j, i] = state i*m + j
         if first is not None and len(first) >= rows:
             cols[0] = first[:rows]
         else:
@@ -356,7 +361,10 @@ class LfsrBank:
         u = cols.view(np.uint64)
         for j in range(1, m):
             _apply_diagonals(u[j - 1], diagonals, u[j])
-        out[:] = cols.transpose(1, 0, 2).reshape(rows * m, -1)[:count]
+        if count == rows * m:
+            np.copyto(out.reshape(rows, m, -1), cols.transpose(1, 0, 2))
+        else:
+            out[:] = cols.transpose(1, 0, 2).reshape(rows * m, -1)[:count]
         return cols[0]
 
     def jump(self, state: torch.Tensor, cycles: int) -> torch.Tensor:
@@ -396,8 +404,18 @@ class LfsrBank:
         seed = narrow(self.seeds.numpy()[None])           # the register holds state ^ seed
         lags = recurrence_lags(self.params)
         if not lags:
+            # into reused buffers: fresh ones per chunk cost page faults comparable to the work
+            out = np.empty((chunk, lanes), dtype=dt)
+            wide = out.view(np.int64) if dt == np.uint64 else np.empty((chunk, lanes), dtype=np.int64)
+            seed64 = (self.seeds.numpy()[:lanes] >> shift) & mask
             for states in self._state_chunks(state, n, chunk):
-                yield narrow(states) ^ seed
+                rows = len(states)
+                np.right_shift(states[:, :lanes], shift, out=wide[:rows])
+                wide[:rows] &= mask
+                wide[:rows] ^= seed64
+                if wide.base is not out:
+                    np.copyto(out[:rows], wide[:rows], casting="unsafe")
+                yield out[:rows]
             return
         # history (a multiple of lags[-1] so each growth step uses the largest blocks) + chunk
         hist = lags[-1] << max(0, (chunk // lags[-1]).bit_length())
