@@ -32,6 +32,7 @@ from common import OUT, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("pool-index", "pool-sign", "pool", "pool-shift", "none")
+OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
 # The recommended configuration, on top of configs/pool-sign.toml.
 RECOMMENDED = {"engine.lfsr.width": 63, "engine.lfsr.k": 16, "engine.scale.mode": "adaptive"}
 
@@ -51,7 +52,6 @@ def _one_step(engine, d: int, convert=None) -> None:
     for replay in (False, True, True, True):
         for _ in engine.values(engine.start(d, replay=replay), convert):
             pass
-OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
 
 
 def _best(f, repeats: int) -> float:
