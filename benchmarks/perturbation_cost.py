@@ -4,10 +4,13 @@ peak memory of each optimizer against first order.
     .venv/bin/python benchmarks/perturbation_cost.py [--d 10000000] [--repeats 3] [--docs]
 
 Time: the torch Gaussian regenerates ``torch.randn(d)`` from the step's seed four times (MeZO);
-the golden engine runs one step (``passes(1, d)``: fill, scale, pass) and three hardware replays
-(``replay(d)``: the bank restored from its snapshot and the pass recomputed, bit-identical), for
-each pool reuse strategy. "codes" is the engine's int64 output; "z" adds the conversion to
-float32 (``codes_to_z``) of each use, which is what training consumes. Best of ``repeats``.
+the golden engine runs one step (``Engine.start(d)``: begin, fill, scale) and three hardware
+replays (``start(d, replay=True)``: the bank restored from its snapshot), and each of the four
+recomputes the pass's values chunk by chunk (``Engine.values``) as PeZO consumes them, for
+each reuse strategy's configs/<strategy>.toml and for the recommended configuration (pool-sign,
+adaptive scale, pool 64, one 63-bit Galois LFSR with k = 16). "codes" are the engine's codes
+(int8); "z" are the float32 perturbations training adds (``codes_to_z``, applied through the
+pool). Best of ``repeats``.
 
 Memory: each optimizer in a fresh process trains an MLP of ~10M parameters (1000-3000-2000-10,
 batch 64) for 3 steps; the figure is the peak resident memory during those steps (VmHWM after
@@ -30,6 +33,25 @@ from common import OUT, machine
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("pool-index", "pool-sign", "pool", "pool-shift", "none")
 OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
+# The recommended configuration, on top of configs/pool-sign.toml.
+RECOMMENDED = {"engine.lfsr.width": 63, "engine.lfsr.k": 16, "engine.scale.mode": "adaptive"}
+
+
+def _configs(d: int):
+    """(label, config) of every timed engine configuration."""
+    from pezo.config import load
+
+    for strategy in STRATEGIES:
+        yield strategy, load(ROOT / "configs" / f"{strategy}.toml").replace(**{"engine.max_params": d})
+    cfg = load(ROOT / "configs" / "pool-sign.toml").replace(**RECOMMENDED, **{"engine.max_params": d})
+    yield "recommended: pool-sign, 63-bit LFSR k=16", cfg
+
+
+def _one_step(engine, d: int, convert=None) -> None:
+    """A step and three replays, each streaming the whole pass."""
+    for replay in (False, True, True, True):
+        for _ in engine.values(engine.start(d, replay=replay), convert):
+            pass
 
 
 def _best(f, repeats: int) -> float:
@@ -44,7 +66,6 @@ def _best(f, repeats: int) -> float:
 def timing(d: int, repeats: int) -> list[dict]:
     import torch
 
-    from pezo.config import load
     from pezo.sw.golden.engine import Engine
     from pezo.sw.zo.source import codes_to_z
 
@@ -56,52 +77,39 @@ def timing(d: int, repeats: int) -> list[dict]:
 
     t_gauss = _best(gauss, repeats)
     rows = [{"source": "torch Gaussian (randn x 4)", "s/step": round(t_gauss, 3), "ratio vs Gaussian": 1.0}]
-    for strategy in STRATEGIES:
-        cfg = load(ROOT / "configs" / f"{strategy}.toml").replace(**{"engine.max_params": d})
+    for label, cfg in _configs(d):
         engine = Engine(cfg)
-        engine.passes(1, d)                      # warm caches (matrix powers, field plans)
-
-        def codes():
-            engine.passes(1, d)
-            for _ in range(3):
-                engine.replay(d)
-
-        def zs():
-            codes_to_z(engine.passes(1, d)[0], cfg)
-            for _ in range(3):
-                codes_to_z(engine.replay(d), cfg)
-
-        for what, f in (("codes", codes), ("z", zs)):
-            t = _best(f, repeats)
-            rows.append({"source": f"engine {strategy} / {cfg.engine.scale.mode} ({what})", "s/step": round(t, 3),
+        _one_step(engine, d)                     # warm caches (matrix powers, tables)
+        for what, convert in (("codes", None), ("z", lambda c, cfg=cfg: codes_to_z(c, cfg))):
+            t = _best(lambda: _one_step(engine, d, convert), repeats)
+            rows.append({"source": f"engine {label} / {cfg.engine.scale.mode} ({what})", "s/step": round(t, 4),
                          "ratio vs Gaussian": round(t_gauss / t, 2)})
         print(rows[-2], rows[-1], flush=True)
     return rows
 
 
-def profile(d: int) -> list[dict]:
-    """Where one engine step + 3 replays (pool-index, adaptive) spends its time: cProfile's
-    functions by own time."""
+def profile(d: int, which: str) -> list[dict]:
+    """Where one engine step + 3 replays (z, as training consumes them) spends its time:
+    cProfile's functions by own time."""
     import cProfile
     import pstats
 
-    from pezo.config import load
     from pezo.sw.golden.engine import Engine
+    from pezo.sw.zo.source import codes_to_z
 
-    engine = Engine(load(ROOT / "configs" / "pool-index.toml").replace(**{"engine.max_params": d}))
-    engine.passes(1, d)
+    cfg = dict(_configs(d))[which]
+    engine = Engine(cfg)
+    _one_step(engine, d)
     prof = cProfile.Profile()
     prof.enable()
-    engine.passes(1, d)
-    for _ in range(3):
-        engine.replay(d)
+    _one_step(engine, d, lambda c: codes_to_z(c, cfg))
     prof.disable()
     st = pstats.Stats(prof)
     total = st.total_tt
     rows = []
     for (file, line, fn), (_, _, tt, _, _) in sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:8]:
         where = f"{Path(file).name}:{fn}" if line else fn
-        rows.append({"function": where, "own s": round(tt, 3), "share": f"{100 * tt / total:.0f}%"})
+        rows.append({"function": where, "own s": round(tt, 4), "share": f"{100 * tt / total:.0f}%"})
     return rows
 
 
@@ -156,7 +164,8 @@ def main() -> None:
     torch.set_num_threads(1)
     load0 = os.getloadavg()[0]
     t_rows = timing(args.d, args.repeats)
-    p_rows = profile(args.d)
+    profiled = ("pool-index", "recommended: pool-sign, 63-bit LFSR k=16")
+    p_rows = {which: profile(args.d, which) for which in profiled}
     m_rows = memory()
     OUT.mkdir(parents=True, exist_ok=True)
     raw = {"machine": machine(), "d": args.d, "threads": 1, "load_average": load0, "timing": t_rows,
@@ -166,9 +175,12 @@ def main() -> None:
     lines += [f"| {r['source']} | {r['s/step']} | {r['ratio vs Gaussian']} |" for r in t_rows]
     mem = ["| optimizer | parameters | peak extra memory (MB) | x model size (fp32) |", "|---|---|---|---|"]
     mem += [f"| {r['optimizer']} | {r['parameters']:,} | {r['peak extra MB']} | {r['x model size']} |" for r in m_rows]
-    prof = ["| function (engine pool-index: step + 3 replays) | own time (s) | share |", "|---|---|---|"]
-    prof += [f"| `{r['function']}` | {r['own s']} | {r['share']} |" for r in p_rows]
-    text = "\n".join(lines) + "\n\n" + "\n".join(prof) + "\n\n" + "\n".join(mem) + "\n"
+    prof = []
+    for which, rows in p_rows.items():
+        prof += [f"| function (engine {which}: step + 3 replays, z) | own time (s) | share |", "|---|---|---|"]
+        prof += [f"| `{r['function']}` | {r['own s']} | {r['share']} |" for r in rows]
+        prof.append("")
+    text = "\n".join(lines) + "\n\n" + "\n".join(prof) + "\n" + "\n".join(mem) + "\n"
     print(text)
     (OUT / "perturbation_cost.md").write_text(text)
     if args.docs:
@@ -177,8 +189,11 @@ def main() -> None:
         md = ["# Perturbation cost and optimizer memory", "",
               f"One ZO step's perturbations (all four uses) for d = {args.d:,} parameters, 1 torch thread, "
               f"load average {load0:.1f} at the start on a shared 2-core machine (torch {torch.__version__}, "
-              f"Python {raw['machine']['python']}).", "", *lines, "",
-              "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof, "",
+              f"Python {raw['machine']['python']}). The engine rows stream each pass in chunks "
+              "(`Engine.start` + `Engine.values`), as PeZO consumes it; the recommended configuration is "
+              "configs/pool-sign.toml with " + ", ".join(f"`{k}={v}`" for k, v in RECOMMENDED.items()) + ".",
+              "", *lines, "",
+              "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof,
               "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
               "1000-3000-2000-10 (batch 64):", "", *mem, "",
               "```sh", f".venv/bin/python benchmarks/perturbation_cost.py {' '.join(sys.argv[1:])}".rstrip(), "```", ""]

@@ -7,12 +7,22 @@ Follows ``docs/engine.md`` register by register. Two ways to drive it, which can
 * :meth:`Engine.passes`: whole ZO steps at once (begin, fill/scale, one pass), vectorised, as
   the perturbation source of training. The values of a pass do not depend on back-pressure,
   so ``passes`` gives exactly what ``step`` would and leaves every register as ``step`` would.
+* :meth:`Engine.start` and :meth:`Engine.values`: one step (or replay) at a time for long
+  passes: ``start`` runs the begin, fill and scale and moves the bank past the pass in O(1)
+  (matrix powers), returning a :class:`Pass` (pool, offset, bank snapshot); ``values``
+  regenerates the pass from it in chunks, computing only the bank bits the strategy reads (by
+  the bank's recurrence, :mod:`pezo.sw.golden.lfsr`) and mapping codes to the output (e.g. z)
+  through the pool rather than value by value. ``passes``/``replay`` use them from
+  ``STREAM_BEATS`` beats on; PeZO uses them directly so that no whole pass is ever held.
 
 ``rnd`` is the bank's ``out`` flattened: LFSR lane ``j`` holds bits ``[j*k, (j+1)*k)``. The
 odd code, ROM, scale and rescale rules come from :mod:`pezo.scale`, as the page requires.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -24,13 +34,18 @@ from pezo.scale import odd_code
 from pezo.sw.golden.gaussian import BeatValues
 from pezo.sw.golden.lfsr import FieldReader, LfsrBank
 
-__all__ = ["Engine", "adaptive_rom", "negate_code", "odd_code", "IDLE", "FILL", "SCALE", "STREAM"]
+__all__ = ["Engine", "Pass", "adaptive_rom", "negate_code", "odd_code", "IDLE", "FILL", "SCALE", "STREAM"]
 
 IDLE, FILL, SCALE, STREAM = range(4)
 STATE_NAMES = ("IDLE", "FILL", "SCALE", "STREAM")
 
 # Largest bank tensor (cycles x LFSR lanes) one vectorised run may hold.
 _CHUNK_ELEMS = 1 << 22
+# Passes of at least this many beats go through start()/values() (a pass at a time, in chunks);
+# shorter ones batch many steps into one bank run.
+STREAM_BEATS = 1 << 12
+# Beats per chunk of values(): a few MB of output, which stays in the caches.
+CHUNK_BEATS = 1 << 16
 
 
 def negate_code(z: int, value_bits: int) -> int:
@@ -51,6 +66,35 @@ def adaptive_rom(value_bits: int) -> list[list[int]]:
     ROM. It does not depend on ``value_bits`` (accepted so callers can pass the engine's B).
     """
     return scale.adaptive_rom()
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What a pass reads, as the hardware holds it: enough to regenerate its values.
+
+    Attributes
+    ----------
+    d, nb : int
+        Pass length and beats.
+    state : torch.Tensor
+        The bank's state during the first beat (its snapshot; priming cycles first with a
+        Gaussian source).
+    pool : torch.Tensor
+        The pool's codes (int64 [P]); unused by strategy ``none``.
+    offset : int
+        The read offset of ``pool``/``pool-sign``.
+    """
+
+    d: int
+    nb: int
+    state: torch.Tensor
+    pool: torch.Tensor
+    offset: int
+
+
+def _int64(words: np.ndarray) -> torch.Tensor:
+    """Unsigned bank words as the int64 raw patterns the model's field readers take."""
+    return torch.from_numpy(words.view(np.int64) if words.dtype == np.uint64 else words.astype(np.int64))
 
 
 def _rescale_tensor(v: torch.Tensor, rom_v: int, sa: int, value_bits: int) -> torch.Tensor:
@@ -265,15 +309,16 @@ class Engine:
             self.rom_v, self.sa = scale.scale_params(self.acc, B, n.bit_length() - 1)
             self.pool[idx] = _rescale_tensor(v, self.rom_v, self.sa, B)
 
-    def _beats(self, words: torch.Tensor) -> torch.Tensor:
-        """Values [nb, L] of the beats loaded from the bank words [nb, lanes]."""
+    def _beats(self, words: torch.Tensor, pool: torch.Tensor, offset: int, first: int = 0) -> torch.Tensor:
+        """Values [nb, L] of the beats ``first, first + 1, ...`` loaded from the bank words
+        [nb, lanes], reading ``pool`` and ``offset``."""
         nb, L, B, P, p = words.shape[0], self.L, self.B, self.P, self.p
         if self.strategy == "none":
             u = self._fields(words, tuple(l * (B - 1) for l in range(L)), B - 1)
             return u.mul_(2).add_(1 - (1 << (B - 1)))
         if self.strategy in ("pool", "pool-sign"):
-            # pool[(i + o) mod P] is the pool rotated by o, repeated
-            rolled = torch.roll(self.pool, -self.offset)
+            # pool[(i + o) mod P] is the pool rotated by o (and by the first beat's i), repeated
+            rolled = torch.roll(pool, -((offset + first * L) % P))
             vals = rolled.repeat(-(-nb * L // P))[:nb * L].view(nb, L)
             if self.strategy == "pool-sign":
                 # negation is z ^ (2**B - 2); on sign-extended codes that is z ^ -2
@@ -281,7 +326,170 @@ class Engine:
                 vals = vals.bitwise_xor(flip)
             return vals
         idx = self._fields(words, tuple(l * p for l in range(L)), p)
-        return torch.from_numpy(self.pool.numpy().take(idx.numpy()))   # numpy's take: faster than index_select
+        return torch.from_numpy(pool.numpy().take(idx.numpy()))   # numpy's take: faster than index_select
+
+    # -- one pass at a time, values in chunks -------------------------------------------------
+
+    @property
+    def code_dtype(self) -> torch.dtype:
+        """The narrowest signed integer dtype holding a B-bit code."""
+        return next(t for t in (torch.int8, torch.int16, torch.int32, torch.int64)
+                    if torch.iinfo(t).bits >= self.B)
+
+    def start(self, d: int, replay: bool = False) -> Pass:
+        """``begin`` (or with ``replay``, ``replay``) from IDLE and the whole step back to IDLE,
+        leaving every register as :meth:`step` would, without computing the pass's values.
+
+        Returns the :class:`Pass` that :meth:`values` regenerates them from. Costs the fill
+        (P bank cycles) and a few matrix powers, whatever ``d``.
+        """
+        if self.fsm != IDLE:
+            raise PezoError(f"start() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
+        nb = self._nb(d)
+        if replay:
+            self.bank.step({"restore": 1})
+        elif self.strategy != "none":
+            n = self.R if self.strategy == "pool-shift" and self.filled else self.P
+            en = torch.ones(n + 1, dtype=torch.int64)
+            en[0] = 0                                   # the begin cycle (IDLE) does not advance the bank
+            self.batch = n
+            self._fill_batch(self.bank.run(n + 1, {"en": en})["out"][:n])
+        pr = self.prime_cycles
+        state = self.bank.stream(pr + nb)               # priming cycles, then one per beat
+        if self.gaussian:
+            # only the last latency words decide the pipeline registers
+            tail = max(0, nb - 1)
+            self._advance_units(self.gaussian(self.bank.words(state, tail, pr + nb - tail)))
+        elif nb:
+            self.ovalues = self._beats(self.bank.words(state, nb - 1, 1), self.pool, self.offset, nb - 1)[0]
+        if nb:
+            self.olast = 1
+        self.nbeats, self.beat, self.ovalid, self.fsm, self.prime = nb, nb, 0, IDLE, 0
+        return Pass(int(d), nb, state, self.pool.clone(), self.offset)
+
+    def values(self, pass_: Pass, convert: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               beats: int = CHUNK_BEATS) -> Iterator[torch.Tensor]:
+        """The values of ``pass_`` regenerated from its registers, as the hardware streams them:
+        1-D chunks of at most ``beats * L`` values, in order, ``d`` in all.
+
+        ``convert`` maps int64 codes to the output dtype element by element (default: the
+        codes as :attr:`code_dtype`). With the uniform source it is applied to the few codes a
+        pass can show (the pool and its negation, or the 2**(B-1) odd codes), not per value.
+        A chunk is valid only until the next one is requested (buffers are reused). Only the
+        bank bits the strategy reads are computed; ``pool`` reads none.
+        """
+        convert = convert or (lambda c: c.to(self.code_dtype))
+        beats = max(1, beats)
+        if self.gaussian is None and self.strategy == "pool":
+            yield from self._pool_values(pass_, convert, beats)
+        elif self.gaussian is None and self.strategy == "pool-sign" and self.L <= self.k \
+                and (self.L <= 8 or self.L % 8 == 0):
+            yield from self._sign_values(pass_, convert, beats)
+        elif self.gaussian is None and (self.strategy in ("pool-index", "pool-shift")
+                                        or (self.strategy == "none" and self.B <= 17)):
+            yield from self._table_values(pass_, convert, beats)
+        else:
+            yield from self._word_values(pass_, convert, beats)
+
+    def _cut(self, pass_: Pass, done: int, rows: int) -> int:
+        """Values to show from a chunk of ``rows`` beats starting at beat ``done``."""
+        return min(rows * self.L, pass_.d - done * self.L)
+
+    def _rolled(self, pass_: Pass) -> torch.Tensor:
+        return torch.roll(pass_.pool, -(pass_.offset % self.P))
+
+    def _pool_values(self, pass_: Pass, convert, beats: int) -> Iterator[torch.Tensor]:
+        # the same pool rotation repeats every P values: one pattern serves every chunk
+        while beats * self.L % self.P:
+            beats += 1
+        pattern = convert(self._rolled(pass_)).repeat(-(-beats * self.L // self.P))[:beats * self.L]
+        for done in range(0, pass_.nb, beats):
+            yield pattern[:self._cut(pass_, done, min(beats, pass_.nb - done))]
+
+    def _sign_values(self, pass_: Pass, convert, beats: int) -> Iterator[torch.Tensor]:
+        # value = pool value, or its negation where the lane's bit r[l] is set: as raw bits,
+        # pattern ^ (flip ? diff : 0) with diff = pos ^ neg, one table row per byte of r
+        L, P = self.L, self.P
+        while beats * L % P:
+            beats += 1
+        rolled = self._rolled(pass_)
+        pos, neg = convert(rolled).numpy(), convert(rolled.bitwise_xor(-2)).numpy()
+        u = np.dtype(f"u{pos.dtype.itemsize}")
+        diff = pos.view(u) ^ neg.view(u)
+        if (diff != diff[0]).any():                     # not a pure bit flip: the general path
+            yield from self._word_values(pass_, convert, beats)
+            return
+        g = min(L, 8)
+        table = np.where((np.arange(1 << g)[:, None] >> np.arange(g)) & 1, diff[0], 0).astype(u)
+        pattern = np.tile(pos.view(u), beats * L // P).reshape(beats, L)
+        buf = np.empty((beats, L), dtype=u)
+        done = 0
+        for r in self.bank.out_bits(pass_.state, pass_.nb, L, 1, beats):
+            rows, x = len(r), r[:, 0]
+            for m in range(L // g):
+                part = buf[:rows, m * g:(m + 1) * g]
+                idx = x if L == g else (x >> (m * g)) & ((1 << g) - 1)
+                np.take(table, idx, axis=0, out=part, mode="wrap")   # "raise" would buffer the output
+            np.bitwise_xor(buf[:rows], pattern[:rows], out=buf[:rows])
+            yield torch.from_numpy(buf[:rows].reshape(-1)[:self._cut(pass_, done, rows)].view(pos.dtype))
+            done += rows
+
+    def _table_values(self, pass_: Pass, convert, beats: int) -> Iterator[torch.Tensor]:
+        # none: odd(u) of a (B-1)-bit field; pool-index/-shift: pool[r[l*p +: p]]: a lookup of
+        # the converted table by each lane's field
+        L, B, p = self.L, self.B, self.p
+        if self.strategy == "none":
+            width, table = B - 1, convert(odd_code(torch.arange(1 << (B - 1)), B)).numpy()
+        else:
+            width, table = p, convert(pass_.pool).numpy()
+        # g neighbouring lanes read one joint field of g*width bits (a table of g-value rows,
+        # at most 2**14 of them) when all fields lie in LFSR lane 0
+        g = max((g for g in range(1, L + 1) if L % g == 0 and g * width <= 14), default=1)
+        if L * width > self.k or g == 1:
+            yield from self._field_values(pass_, table, width, beats)
+            return
+        joint = np.arange(1 << (g * width))
+        rows_ = np.stack([table[(joint >> (j * width)) & ((1 << width) - 1)] for j in range(g)], axis=1)
+        size = g * table.itemsize                      # a row as one integer where one fits: numpy's take is fastest there
+        packed = np.ascontiguousarray(rows_).view(np.dtype(f"u{size}" if size in (1, 2, 4, 8) else f"V{size}"))[:, 0]
+        buf = np.empty((beats, L // g), dtype=packed.dtype)
+        idx = np.empty((beats, L // g), dtype=np.int64)
+        done = 0
+        for r in self.bank.out_bits(pass_.state, pass_.nb, L * width, 1, beats):
+            rows, x = len(r), _int64(r).numpy()[:, 0]
+            for j in range(L // g):                    # column by column: numpy broadcasts slowly here
+                np.right_shift(x, j * g * width, out=idx[:rows, j])
+            np.bitwise_and(idx[:rows], (1 << (g * width)) - 1, out=idx[:rows])
+            np.take(packed, idx[:rows], out=buf[:rows], mode="wrap")   # "raise" would buffer the output
+            yield torch.from_numpy(buf[:rows].view(table.dtype).reshape(-1)[:self._cut(pass_, done, rows)])
+            done += rows
+
+    def _field_values(self, pass_: Pass, table: np.ndarray, width: int, beats: int) -> Iterator[torch.Tensor]:
+        starts = tuple(l * width for l in range(self.L))
+        buf = np.empty((beats, self.L), dtype=table.dtype)
+        done = 0
+        for r in self.bank.out_bits(pass_.state, pass_.nb, self.k, self.bank_lanes, beats):
+            rows = len(r)
+            np.take(table, self._fields(_int64(r), starts, width).numpy(), out=buf[:rows], mode="wrap")
+            yield torch.from_numpy(buf[:rows].reshape(-1)[:self._cut(pass_, done, rows)])
+            done += rows
+
+    def _word_values(self, pass_: Pass, convert, beats: int) -> Iterator[torch.Tensor]:
+        # the general path: whole bank words, the model's own value rules, then convert
+        done = 0
+        for r in self.bank.out_bits(pass_.state, pass_.nb, self.k, self.bank_lanes, beats):
+            words, rows = _int64(r), len(r)
+            vals = self.gaussian(words) if self.gaussian else self._beats(words, pass_.pool, pass_.offset, done)
+            yield convert(vals).reshape(-1)[:self._cut(pass_, done, rows)]
+            done += rows
+
+    def _collect(self, pass_: Pass, out: torch.Tensor) -> torch.Tensor:
+        """All values of ``pass_`` into ``out`` [d]."""
+        off = 0
+        for chunk in self.values(pass_):
+            out[off:off + len(chunk)] = chunk
+            off += len(chunk)
+        return out
 
     def passes(self, steps: int, d: int, replays: int = 0) -> torch.Tensor:
         """Values of ``steps`` consecutive ZO steps of ``d`` parameters: [steps, d] int64 codes.
@@ -296,9 +504,13 @@ class Engine:
         if steps < 0 or replays < 0:
             raise PezoError(f"steps = {steps} and replays = {replays} must be >= 0")
         nb = self._nb(d)
+        out = torch.empty(steps, d, dtype=torch.int64)
+        if nb >= STREAM_BEATS:
+            for t in range(steps):
+                self._collect(self.start(d), out[t])
+            return out
         pr = self.prime_cycles
         span = max(pr + nb, 1)          # bank cycles of a pass: priming, then one per beat
-        out = torch.empty(steps, d, dtype=torch.int64)
         t = 0
         while t < steps:
             # Fill sizes of the steps in this chunk: the first pool-shift step fills all P.
@@ -337,7 +549,7 @@ class Engine:
                     if nb:
                         self.olast = 1
                 elif nb:
-                    vals = self._beats(words[c:c + nb])
+                    vals = self._beats(words[c:c + nb], self.pool, self.offset)
                     out[t] = vals.view(-1)[:d]
                     self.ovalues, self.olast = vals[-1].clone(), 1
                 c += span
@@ -353,6 +565,8 @@ class Engine:
         if self.fsm != IDLE:
             raise PezoError(f"replay() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
         nb = self._nb(d)
+        if nb >= STREAM_BEATS:
+            return self._collect(self.start(d, replay=True), torch.empty(d, dtype=torch.int64))
         pr = self.prime_cycles
         # edge 0: restore; edge 1: snapshot (first STREAM cycle) and the first en (a priming
         # cycle with a Gaussian source, else the first beat); then the other priming cycles and
@@ -376,6 +590,6 @@ class Engine:
             return vals[:nb].reshape(-1)[:d]
         if not nb:
             return torch.empty(0, dtype=torch.int64)
-        vals = self._beats(words)
+        vals = self._beats(words, self.pool, self.offset)
         self.ovalues, self.olast = vals[-1].clone(), 1
         return vals.view(-1)[:d]                       # vals is this call's own tensor: no copy

@@ -7,6 +7,16 @@ states by byte tables: ``M x = XOR_b table_b[byte_b(x)]``, eight lookups for 64 
 ``step`` advances a state tensor with the one-cycle matrix ``T**k``. ``run`` instead tracks the
 position of the bank on its sequences and fills all the states it needs at once by doubling
 (``S[p + B .. p + 2B) = T**(kB) S[p .. p + B)``), so it costs O(log n) tensor operations.
+
+When ``A = T**k`` has a sparse annihilating polynomial (Cayley-Hamilton: ``sum_i c_i A**i = 0``,
+found by Berlekamp-Massey and checked on the matrix), long runs of states use it instead: with
+``c_0 = 1``, ``s_t = XOR_i c_i s_(t - i)`` word-wise, and squaring over GF(2) gives
+``s_t = XOR_i c_i s_(t - i * 2**j)`` for every ``j``, so whole blocks of ``lag_min * 2**j`` states
+are a few XORs of earlier slices. The relation holds bit by bit, so it also runs on any bit
+field of the states alone (:meth:`LfsrBank.out_bits`). For ``x^63 + x^31 + 1`` and ``k`` a power
+of two the lags are (32, 63). ``k = 63`` gives a dense polynomial (63 terms); there ``T**63``
+itself is four shifted masks (:func:`leap_diagonals`), so a long run takes every 16th state by
+doubling and the others from their predecessor by shifts and masks.
 """
 
 from __future__ import annotations
@@ -25,6 +35,10 @@ def _signed64(v: int) -> int:
     return v - (1 << 64) if v >> 63 else v
 
 
+# Inputs from this many states up use the 16-bit tables.
+_WIDE_MIN = 1 << 12
+
+
 class _Gf2Map:
     """A GF(2) matrix applied to int64 tensors of states via byte tables."""
 
@@ -39,13 +53,26 @@ class _Gf2Map:
                     t = np.where(idx >> bit & 1, t ^ cols[b + bit], t)
             tables.append([_signed64(int(v)) for v in t])
         self.tables = np.array(tables, dtype=np.int64)          # [bytes, 256]
+        self._wide: np.ndarray | None = None
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        # numpy's take on a 256-entry table is several times faster than torch indexing
+        # numpy's take on a 256-entry table is several times faster than torch indexing; on
+        # long inputs half as many lookups in 65536-entry tables (built on first use) win
         xn = x.numpy()
+        if xn.size >= _WIDE_MIN:
+            if self._wide is None:
+                lo, hi = np.arange(1 << 16) & 0xFF, np.arange(1 << 16) >> 8
+                t = list(self.tables) + [np.zeros(256, dtype=np.int64)] * (len(self.tables) % 2)
+                self._wide = np.stack([t[b].take(lo) ^ t[b + 1].take(hi) for b in range(0, len(t), 2)])
+            tables, bits = self._wide, 16
+        else:
+            tables, bits = self.tables, 8
         y = np.zeros(xn.shape, dtype=np.int64)
-        for b, table in enumerate(self.tables):
-            y ^= table.take((xn >> (8 * b)) & 0xFF)
+        part = np.empty(xn.shape, dtype=np.int64)
+        for b, table in enumerate(tables):
+            np.right_shift(xn, bits * b, out=part)
+            part &= (1 << bits) - 1
+            y ^= table.take(part)
         return torch.from_numpy(y)
 
 
@@ -53,6 +80,101 @@ class _Gf2Map:
 def _power_map(params: LfsrParams, cycles: int) -> _Gf2Map:
     m = gf2.mat_pow(gf2.to_array(params.leap_rows, params.width), cycles)
     return _Gf2Map(gf2.from_array(m), params.width)
+
+
+# Largest number of terms (besides s_t) a recurrence may have to be used: the doubling costs
+# eight table lookups per state.
+_MAX_LAGS = 6
+
+
+def _berlekamp_massey(bits: list[int]) -> int:
+    """Shortest connection polynomial ``C`` (bit i = c_i, c_0 = 1) of a GF(2) sequence:
+    ``XOR_i c_i bits[n - i] = 0`` for every n >= deg C."""
+    c, b, length, m = 1, 1, 0, 1
+    for n in range(len(bits)):
+        d = bits[n]
+        for i in range(1, length + 1):
+            d ^= (c >> i) & bits[n - i]
+        if not d:
+            m += 1
+        elif 2 * length <= n:
+            c, b, length, m = c ^ (b << m), c, n + 1 - length, 1
+        else:
+            c ^= b << m
+            m += 1
+    return c
+
+
+@lru_cache(maxsize=64)
+def recurrence_lags(params: LfsrParams) -> tuple[int, ...] | None:
+    """Lags ``l`` (ascending) with ``s_t = XOR_l s_(t - l)`` for the cycle-to-cycle states
+    ``s_(t+1) = T**k s_t``, when that polynomial has at most ``_MAX_LAGS`` of them; else None.
+
+    The candidate comes from Berlekamp-Massey on one state bit and is kept only if it
+    annihilates the matrix itself (then the relation holds for every start state)."""
+    n = params.width
+    s, bits = 1, []
+    for _ in range(2 * n + 2):
+        bits.append(s & 1)
+        s = params.next_state(s)
+    c = _berlekamp_massey(bits)
+    lags = tuple(i for i in range(1, c.bit_length()) if c >> i & 1)
+    if not lags or len(lags) > _MAX_LAGS:
+        return None
+    a = gf2.to_array(params.leap_rows, n).astype(np.int64)
+    power, acc = np.eye(n, dtype=np.int64), np.zeros((n, n), dtype=np.int64)
+    for i in range(lags[-1] + 1):        # sum_i c_(deg - i) A**i, the polynomial C reversed
+        if c >> (lags[-1] - i) & 1:
+            acc ^= power
+        power = power @ a % 2
+    return lags if not acc.any() else None
+
+
+# Largest number of shift diagonals for which T**k is applied as shifts and masks.
+_MAX_DIAGONALS = 8
+# Without a sparse recurrence, every _COLUMNS-th state of a long run comes from a matrix power
+# and the ones between from the shift form of T**k (when it has few diagonals).
+_COLUMNS = 16
+
+
+@lru_cache(maxsize=64)
+def leap_diagonals(params: LfsrParams) -> tuple[tuple[int, int], ...] | None:
+    """``T**k`` as ``XOR_s shift(x & mask_s, s)`` (left by ``s``, right by ``-s``): (s, mask_s)
+    for each diagonal ``s = out bit - in bit`` that has a nonzero entry, when there are at most
+    ``_MAX_DIAGONALS`` of them (4 for ``x^63 + x^31 + 1`` with ``k = 63``); else None."""
+    diag: dict[int, int] = {}
+    for j, row in enumerate(params.leap_rows):
+        for i in range(params.width):
+            if row >> i & 1:
+                diag[j - i] = diag.get(j - i, 0) | 1 << i
+    return tuple(sorted(diag.items())) if len(diag) <= _MAX_DIAGONALS else None
+
+
+def _apply_diagonals(x: np.ndarray, diagonals: tuple[tuple[int, int], ...], out: np.ndarray) -> None:
+    """``out = T**k x`` for uint64 states, from :func:`leap_diagonals`."""
+    part = np.empty_like(x)
+    for n, (s, mask) in enumerate(diagonals):
+        dst = part if n else out                   # the first term initialises out
+        np.bitwise_and(x, np.uint64(mask), out=dst)
+        if s > 0:
+            np.left_shift(dst, np.uint64(s), out=dst)
+        elif s < 0:
+            np.right_shift(dst, np.uint64(-s), out=dst)
+        if n:
+            out ^= part
+
+
+def _grow(buf: np.ndarray, have: int, target: int, lags: tuple[int, ...]) -> None:
+    """Extend the sequence ``buf[:have]`` (rows obey the recurrence) in place to ``buf[:target]``;
+    needs ``have >= lags[-1]``."""
+    while have < target:
+        j = (have // lags[-1]).bit_length() - 1      # largest j with lags[-1] * 2**j <= have
+        blk = min(lags[0] << j, target - have)
+        dst = buf[have:have + blk]
+        np.copyto(dst, buf[have - (lags[0] << j):have - (lags[0] << j) + blk])
+        for lag in lags[1:]:
+            dst ^= buf[have - (lag << j):have - (lag << j) + blk]
+        have += blk
 
 
 class LfsrBank:
@@ -166,15 +288,152 @@ class LfsrBank:
     def states_between(self, lo: int, hi: int, known: list[tuple[int, torch.Tensor]] = ()) -> torch.Tensor:
         """States at sequence positions ``lo..hi`` (inclusive), shape [hi - lo + 1, lanes].
         ``known``: (position, state) pairs to start from instead of the seeds."""
-        count = hi - lo + 1
+        return self.states_from(self._state_at(lo, list(known)), hi - lo + 1)
+
+    def states_from(self, state: torch.Tensor, count: int) -> torch.Tensor:
+        """The states of ``count`` consecutive enabled cycles from ``state`` (row 0 is
+        ``state``): [count, lanes]."""
         out = torch.empty(count, len(self.seeds), dtype=torch.int64)
-        out[0] = self._state_at(lo, list(known))
+        if not count:
+            return out
+        out[0] = state
+        lags = recurrence_lags(self.params)
+        diagonals = None if lags else leap_diagonals(self.params)
+        if diagonals and count >= 4 * _COLUMNS:
+            self._columns(out.numpy(), diagonals)
+            return out
+        first = min(count, lags[-1]) if lags else count
         have = 1
-        while have < count:
-            take = min(have, count - have)
+        while have < first:
+            take = min(have, first - have)
             out[have:have + take] = _power_map(self.params, have)(out[:take])
             have += take
+        if first < count:
+            _grow(out.numpy(), first, count, lags)
         return out
+
+    def _state_chunks(self, state: torch.Tensor, n: int, chunk: int):
+        """The states of ``n`` cycles from ``state`` in chunks of ``chunk`` rows (numpy int64).
+        With the shift form, each chunk's every ``_COLUMNS``-th state comes from the previous
+        chunk's by one matrix power instead of a new doubling."""
+        diagonals = leap_diagonals(self.params)
+        if not diagonals or chunk % _COLUMNS or chunk < 4 * _COLUMNS:
+            cur, done = state, 0
+            while done < n:
+                rows = min(chunk, n - done)
+                states = self.states_from(cur, rows)
+                cur = self._leap(states[-1:])[0]
+                done += rows
+                yield states.numpy()
+            return
+        out = np.empty((chunk, len(self.seeds)), dtype=np.int64)
+        cols = np.empty((_COLUMNS, chunk // _COLUMNS, len(self.seeds)), dtype=np.int64)
+        out[0] = state.numpy()
+        first, done = None, 0
+        while done < n:
+            rows = min(chunk, n - done)
+            first = self._columns(out[:rows], diagonals, first, cols)
+            yield out[:rows]
+            done += rows
+            if done < n:
+                first = _power_map(self.params, chunk)(torch.from_numpy(first)).numpy()
+
+    def _columns(self, out: np.ndarray, diagonals, first: np.ndarray | None = None,
+                 buf: np.ndarray | None = None) -> np.ndarray:
+        """Fill ``out`` [count, lanes] (row 0 given, or ``first``: every ``_COLUMNS``-th
+        state) without a sparse recurrence: every ``_COLUMNS``-th state by doubling, the ones
+        between by the cheap shift form of T**k, a whole column of them per step. Returns
+        those every ``_COLUMNS``-th states. ``buf``: room for the columns, reused."""
+        m, count = _COLUMNS, len(out)
+        rows = -(-count // m)
+        if buf is None or buf.shape[1] < rows:
+            buf = np.empty((m, rows, out.shape[1]), dtype=np.int64)
+        cols = buf[:, :rows]                                           # cols[j, i] = state i*m + j
+        if first is not None and len(first) >= rows:
+            cols[0] = first[:rows]
+        else:
+            cols[0, 0] = out[0]
+            have = 1
+            while have < rows:
+                take = min(have, rows - have)
+                cols[0, have:have + take] = _power_map(self.params, m * have)(torch.from_numpy(cols[0, :take])).numpy()
+                have += take
+        u = cols.view(np.uint64)
+        for j in range(1, m):
+            _apply_diagonals(u[j - 1], diagonals, u[j])
+        if count == rows * m:
+            np.copyto(out.reshape(rows, m, -1), cols.transpose(1, 0, 2))
+        else:
+            out[:] = cols.transpose(1, 0, 2).reshape(rows * m, -1)[:count]
+        return cols[0]
+
+    def jump(self, state: torch.Tensor, cycles: int) -> torch.Tensor:
+        """``state`` advanced by ``cycles`` enabled cycles."""
+        return state.clone() if cycles == 0 else _power_map(self.params, cycles)(state)
+
+    def words(self, state: torch.Tensor, start: int, count: int) -> torch.Tensor:
+        """The out port [count, lanes] during the enabled cycles ``start .. start + count - 1``
+        counted from ``state`` (cycle 0 shows ``state``)."""
+        return self._out(self.states_from(self.jump(state, start), count))
+
+    def stream(self, n: int) -> torch.Tensor:
+        """``n`` edges with ``en`` high and ``snapshot`` on the first (a pass; ``n = 0``: the
+        snapshot alone), in O(1): the registers end as :meth:`run` would leave them. Returns
+        the state the out port shows during the first of those cycles."""
+        start = self.state.clone()
+        if self.replay:
+            self.shadow, self.shadow_pos = start.clone(), self.pos
+        self.state, self.pos = self.jump(self.state, n), self.pos + n
+        return start
+
+    def out_bits(self, state: torch.Tensor, n: int, bits: int, lanes: int, chunk: int):
+        """The low ``bits`` bits of the out word of LFSR lanes ``0 .. lanes - 1`` during ``n``
+        consecutive enabled cycles from ``state``, in chunks of at most ``chunk`` rows.
+
+        Yields numpy arrays [rows, lanes] of the narrowest unsigned type holding ``bits``. A
+        chunk is only valid until the next one is requested (the buffer is reused). With a
+        sparse recurrence only these bits are ever computed, after the first ``lags[-1]``
+        states; else each chunk's full states come first (:meth:`_state_chunks`).
+        """
+        dt = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(t).bits >= bits)
+        shift, mask = self._shift, _signed64((1 << bits) - 1)
+
+        def narrow(states: np.ndarray) -> np.ndarray:
+            return ((states[:, :lanes] >> shift) & mask).astype(dt)
+
+        seed = narrow(self.seeds.numpy()[None])           # the register holds state ^ seed
+        lags = recurrence_lags(self.params)
+        if not lags:
+            # into reused buffers: fresh ones per chunk cost page faults comparable to the work
+            out = np.empty((chunk, lanes), dtype=dt)
+            wide = out.view(np.int64) if dt == np.uint64 else np.empty((chunk, lanes), dtype=np.int64)
+            seed64 = (self.seeds.numpy()[:lanes] >> shift) & mask
+            for states in self._state_chunks(state, n, chunk):
+                rows = len(states)
+                np.right_shift(states[:, :lanes], shift, out=wide[:rows])
+                wide[:rows] &= mask
+                wide[:rows] ^= seed64
+                if wide.base is not out:
+                    np.copyto(out[:rows], wide[:rows], casting="unsafe")
+                yield out[:rows]
+            return
+        # history (a multiple of lags[-1] so each growth step uses the largest blocks) + chunk
+        hist = lags[-1] << max(0, (chunk // lags[-1]).bit_length())
+        buf = np.empty((hist + chunk, lanes), dtype=dt)
+        out = np.empty((chunk, lanes), dtype=dt)
+        first = min(n, lags[-1])
+        buf[:first] = narrow(self.states_from(state, first).numpy())
+        base, have, done = 0, first, 0                # buf[i] is cycle base + i
+        while done < n:
+            rows = min(chunk, n - done)
+            if done + rows > base + len(buf):         # keep the last `hist` rows as history
+                buf[:hist] = buf[have - hist:have]
+                base, have = base + have - hist, hist
+            _grow(buf, have, done + rows - base, lags)
+            have = max(have, done + rows - base)
+            np.bitwise_xor(buf[done - base:done - base + rows], seed, out=out[:rows])
+            done += rows
+            yield out[:rows]
 
 
 class FieldReader:

@@ -86,12 +86,24 @@ class MeZO(Optimizer):
 
     @torch.no_grad()
     def _perturb(self, key, alpha: float) -> None:
-        """``theta += alpha * z(key)``, z mapped onto the parameters in order."""
-        z, off = self.source.z(key), 0
-        for p in self.params:
-            n = p.numel()
-            p.add_(z[off:off + n].view_as(p), alpha=alpha)
-            off += n
+        """``theta += alpha * z(key)``, z mapped onto the parameters in order, piece by piece
+        as the source hands it out (``source.chunks``): a whole z is never needed."""
+        params = iter(self.params)
+        p, flat, off = None, None, 0
+        for z in self.source.chunks(key):
+            pos = 0
+            while pos < len(z):
+                if p is None:
+                    p, off = next(params), 0
+                    # a non-contiguous parameter is updated through a flat copy
+                    flat = p.view(-1) if p.is_contiguous() else p.reshape(-1).clone()
+                n = min(len(z) - pos, flat.numel() - off)
+                flat[off:off + n].add_(z[pos:pos + n], alpha=alpha)
+                pos, off = pos + n, off + n
+                if off == flat.numel():
+                    if not p.is_contiguous():
+                        p.copy_(flat.view_as(p))
+                    p = None
 
     def step(self, x, y) -> float:
         key = self.source.next()

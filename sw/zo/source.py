@@ -3,8 +3,9 @@ engine's hardware stream, bit for bit.
 
 A source hands out one *key* per ZO step (:meth:`next`) and regenerates that step's
 perturbation ``z`` (float32 [d], standard deviation ~1) from the key as often as asked
-(:meth:`z`): z is never kept by the optimizer, only its key. The parameter vector of d values is
-the flattened concatenation of a module's parameters in ``module.parameters()`` order.
+(:meth:`z`, or :meth:`chunks`: the same values in consecutive pieces, so that a large model's z
+never exists whole): z is never kept by the optimizer, only its key. The parameter vector of d
+values is the flattened concatenation of a module's parameters in ``module.parameters()`` order.
 
 The engine's codes are turned into ``z`` by :func:`code_scale`, the one place that knows the
 code format of each engine configuration.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Iterator
 
 import torch
 
@@ -25,6 +27,8 @@ __all__ = ["code_scale", "codes_to_z", "GaussianSource", "EngineSource"]
 
 # Largest block of engine codes (steps x d values) computed at once.
 _BLOCK_VALUES = 1 << 22
+# From this many parameters on, an EngineSource streams each pass in chunks instead.
+STREAM_VALUES = 1 << 16
 
 
 def code_scale(cfg: Config) -> float:
@@ -74,6 +78,10 @@ class GaussianSource:
     def z(self, key: int) -> torch.Tensor:
         return torch.randn(self.d, generator=torch.Generator().manual_seed(key))
 
+    def chunks(self, key: int) -> Iterator[torch.Tensor]:
+        """:meth:`z` in one piece (``torch.randn`` draws the whole vector)."""
+        yield self.z(key)
+
 
 def _copy_engine(engine: Engine) -> Engine:
     """A copy of every register of the engine (and its bank); tables and caches are shared."""
@@ -95,28 +103,38 @@ class EngineSource:
         Parameters per pass; ``engine.max_params`` is raised to ``d`` if smaller.
     keep : int
         How many of the latest steps :meth:`z` must serve (1 for MeZO; the window for PseuZO).
+    stream : bool, optional
+        Stream passes in chunks (default: when ``d >= STREAM_VALUES``).
 
     Notes
     -----
-    One engine advances step by step as the hardware would; consecutive steps are computed in
-    blocks (``Engine.passes(n, d)`` equals n single steps bit for bit), kept as the narrowest
-    integer codes. A step of the current block is served from it (the hardware replays the
-    pass); an older step is regenerated from the engine registers saved at its block's start
-    (bank state, pool, offset: what a hardware replay of an older step would have to keep).
-    Keys are step indices 0, 1, 2, ...
+    One engine advances step by step as the hardware would. Keys are step indices 0, 1, 2, ...
+
+    Streaming (large d): :meth:`next` runs the step's begin and fill
+    (:meth:`Engine.start <pezo.sw.golden.engine.Engine.start>`) and keeps its
+    :class:`~pezo.sw.golden.engine.Pass` (pool, offset, bank snapshot: what a hardware replay
+    reads); every use regenerates the values from it chunk by chunk
+    (:meth:`Engine.values <pezo.sw.golden.engine.Engine.values>`), converted to z through the
+    pool rather than value by value, so neither the codes nor z of a whole pass are ever held.
+
+    Blocks (small d): consecutive steps are computed together (``Engine.passes(n, d)`` equals
+    n single steps bit for bit), kept as the narrowest integer codes. A step of the current
+    block is served from it; an older step is regenerated from the engine registers saved at
+    its block's start.
     """
 
     name = "engine"
 
-    def __init__(self, cfg: Config, d: int, keep: int = 1):
+    def __init__(self, cfg: Config, d: int, keep: int = 1, stream: bool | None = None):
         if cfg.engine.max_params < d:
             cfg = cfg.replace(**{"engine.max_params": d})
         self.cfg, self.d, self.keep = cfg, d, keep
+        self.stream = d >= STREAM_VALUES if stream is None else stream
         self.engine = Engine(cfg)
         self.block = max(1, min(64, _BLOCK_VALUES // max(d, 1)))
-        self._dtype = next(t for t in (torch.int8, torch.int16, torch.int32, torch.int64)
-                           if torch.iinfo(t).bits >= cfg.engine.value_bits)
+        self._dtype = self.engine.code_dtype
         self._t = -1
+        self._passes: dict = {}               # streaming: step -> its Pass
         self._start = 0                       # first step of the current block
         self._codes = torch.empty(0, d, dtype=self._dtype)
         self._snaps: dict[int, Engine] = {}   # block start -> registers before it
@@ -124,6 +142,11 @@ class EngineSource:
 
     def next(self) -> int:
         self._t += 1
+        if self.stream:
+            self._passes[self._t] = self.engine.start(self.d)
+            for t in [t for t in self._passes if t <= self._t - self.keep]:
+                del self._passes[t]
+            return self._t
         if self._t >= self._start + len(self._codes):
             self._start = self._t
             self._snaps[self._t] = _copy_engine(self.engine)
@@ -135,10 +158,20 @@ class EngineSource:
                     del self._snaps[s]
         return self._t
 
-    def codes(self, key: int) -> torch.Tensor:
-        """Engine codes of step ``key`` (the pass values as the hardware streams them)."""
+    def _check(self, key: int) -> None:
         if not 0 <= key <= self._t:
             raise PezoError(f"step {key} has not been drawn (last step {self._t})")
+        if self.stream and key not in self._passes:
+            raise PezoError(f"step {key} is older than the {self.keep} steps this source keeps")
+
+    def _convert(self, codes: torch.Tensor) -> torch.Tensor:
+        return codes_to_z(codes, self.cfg)
+
+    def codes(self, key: int) -> torch.Tensor:
+        """Engine codes of step ``key`` (the pass values as the hardware streams them)."""
+        self._check(key)
+        if self.stream:
+            return self._join(self.engine.values(self._passes[key]), self._dtype)
         if key >= self._start:
             return self._codes[key - self._start]
         start = max((s for s in self._snaps if s <= key), default=None)
@@ -149,5 +182,23 @@ class EngineSource:
             self._old = (start, _copy_engine(self._snaps[start]).passes(self.block, self.d).to(self._dtype))
         return self._old[1][key - start]
 
+    def _join(self, chunks: Iterator[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
+        out, off = torch.empty(self.d, dtype=dtype), 0
+        for c in chunks:                      # each chunk is valid until the next: copy it now
+            out[off:off + len(c)] = c
+            off += len(c)
+        return out
+
     def z(self, key: int) -> torch.Tensor:
+        if self.stream:
+            self._check(key)
+            return self._join(self.chunks(key), torch.float32)
         return codes_to_z(self.codes(key), self.cfg)
+
+    def chunks(self, key: int) -> Iterator[torch.Tensor]:
+        """:meth:`z` in consecutive pieces; each is valid only until the next is requested."""
+        self._check(key)
+        if self.stream:
+            yield from self.engine.values(self._passes[key], self._convert)
+        else:
+            yield self.z(key)

@@ -360,3 +360,82 @@ def test_errors():
     eng.step({"begin": 1, "d": 5})
     with pytest.raises(PezoError):
         eng.passes(1, 5)
+
+
+# -- one pass at a time: start() and values() --------------------------------------------------------
+
+# sparse recurrence (k = 16), dense (k = 63), fields straddling LFSR lanes, 64-bit words, several lanes
+BANKS = {"k16": {"width": 63, "k": 16, "lanes": 1}, "k63": {"width": 63, "k": 63, "lanes": 1},
+         "straddle": {"width": 16, "k": 5, "lanes": 12}, "w64": {"width": 64, "k": 64, "lanes": 1},
+         "3lanes": {"width": 32, "k": 7, "lanes": 3}}
+
+
+def _bank_fits(strategy, mode, bank, lanes, bits) -> bool:
+    try:
+        _cfg(strategy, mode, lanes, bits, 16, 4, BANKS[bank]).engine.check_bank()
+        return True
+    except ConfigError:
+        return False
+
+
+START_CASES = [(s, m, b, lanes, bits) for s, m in COMBOS for b in BANKS for lanes, bits in ((1, 8), (8, 8), (8, 4), (16, 8))
+               if not (b in ("straddle", "3lanes") and lanes == 16) and _bank_fits(s, m, b, lanes, bits)]
+
+
+def _values(eng: Engine, pass_, beats: int, convert=None) -> list:
+    return [v for chunk in eng.values(pass_, convert, beats) for v in chunk.tolist()]
+
+
+@pytest.mark.parametrize("strategy,mode,bank,lanes,bits", START_CASES,
+                         ids=[f"{s}-{m}-{b}-l{n}-b{w}" for s, m, b, n, w in START_CASES])
+def test_start_and_values_equal_step(strategy, mode, bank, lanes, bits):
+    # every fast path of values() (pool pattern, sign tables, joint-field tables, per-field
+    # tables, whole words) against the cycle model: same values in any chunking, same registers
+    cfg = _cfg(strategy, mode, lanes, bits, 16, 4, BANKS[bank])
+    ds = [333, 7, 0, 129]
+    ref = _reference(cfg, ds)
+    a, b = Engine(cfg), Engine(cfg)
+    rng = random.Random(bank)
+    for t, d in enumerate(ds):
+        seen = _pass(a, "begin", d, rng, 0.8, 1)["values"]
+        p = b.start(d)
+        assert b.registers() == a.registers()
+        assert seen == ref[t]
+        for beats in (1, 3, 64):
+            assert _values(b, p, beats) == ref[t], beats
+        again = _pass(a, "replay", d, rng, 0.8, 0)["values"]
+        q = b.start(d, replay=True)
+        assert b.registers() == a.registers()
+        assert _values(b, q, 5) == again == ref[t]
+    with pytest.raises(PezoError):
+        b.start(1001)
+
+
+@pytest.mark.parametrize("strategy,mode,bank", [
+    ("pool", "fixed", "k16"), ("pool-sign", "adaptive", "k16"), ("pool-sign", "fixed", "straddle"),
+    ("pool-index", "adaptive", "k63"), ("pool-shift", "fixed", "straddle"), ("none", "fixed", "k63")])
+def test_values_convert_is_applied_to_each_code(strategy, mode, bank):
+    cfg = _cfg(strategy, mode, 8, 8, 16, 4, BANKS[bank])
+    eng = Engine(cfg)
+    codes = eng.passes(2, 555)[1]
+    p = eng.start(555, replay=True)
+    for convert in (lambda c: c.to(torch.float32) * 0.37,            # negation is a sign-bit flip
+                    lambda c: c.to(torch.float32) + 0.5,             # it is not: the general path
+                    lambda c: c.to(torch.int16) * 3):
+        got = torch.cat([c.clone() for c in eng.values(p, convert, beats=16)])
+        assert got.dtype == convert(codes).dtype and torch.equal(got, convert(codes))
+
+
+@pytest.mark.parametrize("strategy,mode", COMBOS)
+def test_long_passes_stream_and_equal_batched_steps(strategy, mode, monkeypatch):
+    import pezo.sw.golden.engine as golden_engine
+
+    cfg = _cfg(strategy, mode, 8, 8, 16, 4, BANKS["k16" if strategy in ("pool", "pool-sign") else "k63"])
+    batched = Engine(cfg)
+    want = batched.passes(3, 1000)
+    want_replay = batched.replay(1000)
+    monkeypatch.setattr(golden_engine, "STREAM_BEATS", 1)        # every pass through start()/values()
+    streamed = Engine(cfg)
+    assert torch.equal(streamed.passes(3, 1000), want)
+    assert torch.equal(streamed.replay(1000), want_replay) and torch.equal(want_replay, want[-1])
+    assert streamed.registers() == batched.registers()

@@ -1,12 +1,13 @@
 """The LFSR golden model: bit-exact against the bit-serial reference; run == repeated step."""
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pezo.config import Config
-from pezo.sw.golden.lfsr import LfsrBank
+from pezo.sw.golden.lfsr import LfsrBank, recurrence_lags
 
 
 def _cfg(width=16, k=8, lanes=2, structure="galois", replay=True, seed=0x1234):
@@ -96,3 +97,80 @@ def test_long_run_is_uniform():
     assert out.shape == (200_000, 2)
     # 32-bit uniform outputs: mean of the top bit close to 1/2
     assert abs(((out >> 31) & 1).double().mean().item() - 0.5) < 0.01
+
+
+# -- long runs: the sparse recurrence, out_bits, stream ----------------------------------------------
+
+def _stepped_states(lf, n: int, pre: int = 3) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The state after ``pre`` enabled cycles, and the states of the next ``n`` cycles, one step each."""
+    g = LfsrBank(lf)
+    for _ in range(pre):
+        g.step({"en": 1})
+    start = g.state.clone()
+    return start, [start] + [g.step({"en": 1})["state"] for _ in range(n - 1)]
+
+
+@pytest.mark.parametrize("width,k,structure,sparse", [
+    (63, 16, "galois", True), (63, 1, "galois", True), (31, 16, "galois", True), (64, 64, "galois", True),
+    (32, 8, "fibonacci", True), (63, 63, "galois", False), (16, 5, "galois", False)])
+def test_recurrence_lags_hold_for_every_state(width, k, structure, sparse):
+    lf = _cfg(width, k, 2, structure)
+    lags = recurrence_lags(lf.params)
+    assert (lags is not None) == sparse
+    if not sparse:
+        return
+    _, states = _stepped_states(lf, 3 * lags[-1])
+    s = torch.stack(states)
+    for t in range(lags[-1], len(s)):
+        x = torch.zeros_like(s[t])
+        for lag in lags:
+            x ^= s[t - lag]
+        assert torch.equal(x, s[t]), t
+    # and with every lag doubled (squaring over GF(2))
+    for t in range(2 * lags[-1], len(s)):
+        x = torch.zeros_like(s[t])
+        for lag in lags:
+            x ^= s[t - 2 * lag]
+        assert torch.equal(x, s[t])
+
+
+@pytest.mark.parametrize("width,k,lanes,structure", [
+    (63, 16, 1, "galois"), (31, 16, 2, "galois"), (63, 63, 1, "galois"), (64, 64, 1, "galois"),
+    (16, 5, 3, "fibonacci"), (32, 7, 3, "galois")])
+def test_states_from_and_out_bits_equal_stepping(width, k, lanes, structure, monkeypatch):
+    import pezo.sw.golden.lfsr as golden_lfsr
+
+    monkeypatch.setattr(golden_lfsr, "_WIDE_MIN", 64)        # the 16-bit tables on these short runs
+    lf = _cfg(width, k, lanes, structure)
+    n = 1500
+    start, states = _stepped_states(lf, n)
+    bank = LfsrBank(lf)
+    ref = torch.stack(states)
+    assert torch.equal(bank.states_from(start, n), ref)
+    out = bank._out(ref)
+    assert torch.equal(bank.words(start, 700, 50), out[700:750])
+    for bits in sorted({1, 8, min(k, 13), k}):
+        for use_lanes, chunk in [(1, 1), (lanes, 7), (lanes, 200), (lanes, 64), (1, 4096)]:
+            got = np.concatenate([c.copy() for c in bank.out_bits(start, n, bits, use_lanes, chunk)])
+            assert got.shape == (n, use_lanes)
+            assert got.dtype.itemsize * 8 >= bits and got.dtype.itemsize * 8 < 2 * max(bits, 8)
+            want = out[:, :use_lanes].numpy() & (-1 if bits == 64 else (1 << bits) - 1)
+            assert (got.astype(np.int64) == want).all(), (bits, use_lanes, chunk)
+    assert list(bank.out_bits(start, 0, 8, 1, 16)) == []
+
+
+@pytest.mark.parametrize("n", [0, 1, 37])
+def test_stream_is_run_with_snapshot_on_the_first_edge(n):
+    lf = _cfg(63, 16, 2)
+    a, b = LfsrBank(lf), LfsrBank(lf)
+    a.run(5)
+    b.run(5)
+    en = torch.ones(max(n, 1), dtype=torch.int64)
+    en[0] = int(n > 0)
+    snap = torch.zeros_like(en)
+    snap[0] = 1
+    a.run(max(n, 1), {"en": en, "snapshot": snap})
+    first = b.stream(n)
+    assert torch.equal(first, LfsrBank(lf).run(5)["state"][-1])     # the state at position 5
+    for field in ("state", "shadow", "pos", "shadow_pos"):
+        assert torch.equal(torch.as_tensor(getattr(a, field)), torch.as_tensor(getattr(b, field))), field

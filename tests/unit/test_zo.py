@@ -97,6 +97,97 @@ def test_engine_source_raises_max_params():
     assert torch.equal(src.codes(0).to(torch.int64), Engine(cfg.replace(**{"engine.max_params": 100})).passes(1, 100)[0])
 
 
+RECOMMENDED = {"engine.lfsr.width": 63, "engine.lfsr.k": 16, "engine.scale.mode": "adaptive"}
+
+
+@pytest.mark.parametrize("name", ["pool-sign", "default", "pool-shift", "gaussian-clt"])
+def test_streamed_source_equals_blocks(name):
+    # chunk by chunk from each step's Pass: the same codes and z as the block source, for the
+    # last `keep` steps; older ones are refused
+    cfg = load(CONFIGS / f"{name}.toml")
+    d = 301
+    blocks, streamed = EngineSource(cfg, d, keep=3, stream=False), EngineSource(cfg, d, keep=3, stream=True)
+    assert streamed.stream and not blocks.stream and EngineSource(cfg, 1 << 16).stream
+    for t in range(70):
+        assert blocks.next() == streamed.next() == t
+        for k in range(max(0, t - 2), t + 1):
+            assert torch.equal(streamed.codes(k), blocks.codes(k))
+            z = blocks.z(k)
+            assert torch.equal(streamed.z(k), z)
+            assert torch.equal(torch.cat([c.clone() for c in streamed.chunks(k)]), z)
+    with pytest.raises(PezoError):
+        streamed.z(66)
+    with pytest.raises(PezoError):
+        next(streamed.chunks(70))
+
+
+class Wide(nn.Module):
+    """A linear model whose second weight is a non-contiguous view (a transpose)."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(0)
+        self.w = nn.Parameter(torch.randn(40, 30, generator=g))
+        self.v = nn.Parameter(torch.randn(30, 20, generator=g).t())
+        self.empty = nn.Parameter(torch.empty(0))
+        self.b = nn.Parameter(torch.randn(20, generator=g))
+
+    def forward(self, x):
+        return torch.tanh(x @ self.w) @ self.v.t() + self.b
+
+
+def _full_z_reference(model, loss_fn, x, y, z_of_step, steps, lr, eps):
+    """MeZO as it was written before z came in chunks: the whole z of each step, per use."""
+    params = list(model.parameters())
+
+    def perturb(z, alpha):
+        off = 0
+        for p in params:
+            n = p.numel()
+            p.add_(z[off:off + n].view_as(p), alpha=alpha)
+            off += n
+
+    with torch.no_grad():
+        for t in range(steps):
+            z = z_of_step(t)
+            perturb(z, eps)
+            lp = float(loss_fn(model(x), y))
+            perturb(z, -2 * eps)
+            lm = float(loss_fn(model(x), y))
+            perturb(z, eps)
+            perturb(z, -lr * (lp - lm) / (2 * eps))
+
+
+@pytest.mark.parametrize("name,changes", [("pool-sign", RECOMMENDED), ("default", {})])
+def test_pezo_in_chunks_is_bit_exact_with_whole_z(name, changes):
+    cfg = load(CONFIGS / f"{name}.toml").replace(**changes)
+    x, y = torch.randn(8, 40, generator=torch.Generator().manual_seed(1)), torch.randn(8, 20)
+    a, b = Wide(), Wide()
+    d = sum(p.numel() for p in a.parameters())
+    steps, lr, eps = 12, 1e-2, 1e-3
+    opt = MeZO(a, nn.functional.mse_loss, lr, eps, source=EngineSource(cfg, d, stream=True))
+    for _ in range(steps):
+        opt.step(x, y)
+    codes = Engine(cfg.replace(**{"engine.max_params": d})).passes(steps, d)
+    _full_z_reference(b, nn.functional.mse_loss, x, y, lambda t: codes_to_z(codes[t], cfg), steps, lr, eps)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    assert not a.v.is_contiguous() and not torch.equal(a.w, Wide().w)
+
+
+def test_pseuzo_with_a_streamed_source_equals_blocks():
+    cfg = load(CONFIGS / "pool-sign.toml").replace(**RECOMMENDED)
+    x, y = torch.randn(8, 40), torch.randn(8, 20)
+    models = [Wide(), Wide()]
+    d = sum(p.numel() for p in models[0].parameters())
+    opts = [PseuZO(m, nn.functional.mse_loss, lr=1e-3, window=4, source=EngineSource(cfg, d, stream=s))
+            for m, s in zip(models, (False, True))]
+    for _ in range(10):
+        assert opts[0].step(x, y) == opts[1].step(x, y)
+    for pa, pb in zip(*(m.parameters() for m in models)):
+        assert torch.equal(pa, pb)
+
+
 # -- optimizers -----------------------------------------------------------------------------------
 
 def test_mezo_restores_theta_and_counts_forwards():
