@@ -7,7 +7,7 @@ Time: the torch Gaussian regenerates ``torch.randn(d)`` from the step's seed fou
 the golden engine runs one step (``Engine.start(d)``: begin, fill, scale) and three hardware
 replays (``start(d, replay=True)``: the bank restored from its snapshot), and each of the four
 recomputes the pass's values chunk by chunk (``Engine.values``) as PeZO consumes them, for
-each reuse strategy's configs/<strategy>.toml and for the recommended configuration (pool-sign,
+each reuse strategy's configs/<strategy>.toml and for the recommended configuration (default.toml: pool-sign,
 adaptive scale, pool 64, one 63-bit Galois LFSR with k = 16). "codes" are the engine's codes
 (int8); "z" are the float32 perturbations training adds (``codes_to_z``, applied through the
 pool). Best of ``repeats``.
@@ -33,8 +33,7 @@ from common import OUT, machine
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("pool-index", "pool-sign", "pool", "pool-shift", "none")
 OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
-# The recommended configuration, on top of configs/pool-sign.toml.
-RECOMMENDED = {"engine.lfsr.width": 63, "engine.lfsr.k": 16, "engine.scale.mode": "adaptive"}
+RECOMMENDED = "recommended: default.toml (pool-sign, adaptive, 63-bit LFSR k=16)"
 
 
 def _configs(d: int):
@@ -43,8 +42,7 @@ def _configs(d: int):
 
     for strategy in STRATEGIES:
         yield strategy, load(ROOT / "configs" / f"{strategy}.toml").replace(**{"engine.max_params": d})
-    cfg = load(ROOT / "configs" / "pool-sign.toml").replace(**RECOMMENDED, **{"engine.max_params": d})
-    yield "recommended: pool-sign, 63-bit LFSR k=16", cfg
+    yield RECOMMENDED, load(ROOT / "configs" / "default.toml").replace(**{"engine.max_params": d})
 
 
 def _one_step(engine, d: int, convert=None) -> None:
@@ -164,7 +162,7 @@ def main() -> None:
     torch.set_num_threads(1)
     load0 = os.getloadavg()[0]
     t_rows = timing(args.d, args.repeats)
-    profiled = ("pool-index", "recommended: pool-sign, 63-bit LFSR k=16")
+    profiled = ("pool-index", RECOMMENDED)
     p_rows = {which: profile(args.d, which) for which in profiled}
     m_rows = memory()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -191,7 +189,7 @@ def main() -> None:
               f"load average {load0:.1f} at the start on a shared 2-core machine (torch {torch.__version__}, "
               f"Python {raw['machine']['python']}). The engine rows stream each pass in chunks "
               "(`Engine.start` + `Engine.values`), as PeZO consumes it; the recommended configuration is "
-              "configs/pool-sign.toml with " + ", ".join(f"`{k}={v}`" for k, v in RECOMMENDED.items()) + ".",
+              "configs/default.toml.",
               "", *lines, "",
               "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof,
               "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
