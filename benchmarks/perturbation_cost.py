@@ -191,6 +191,9 @@ def main() -> None:
               "(`Engine.start` + `Engine.values`), as PeZO consumes it; the recommended configuration is "
               "configs/default.toml.",
               "", *lines, "",
+              "`pool` rows: every chunk of a pass holds the same values (the rotated pool repeated), so "
+              "the engine builds one chunk per pass and hands it out again; those rows measure that, "
+              "not a per-value cost. Every other row computes each value from the bank's bits.", "",
               "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof,
               "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
               "1000-3000-2000-10 (batch 64):", "", *mem, "",
