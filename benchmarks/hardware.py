@@ -186,6 +186,22 @@ def versus(rows: list[dict], a: str, b: str) -> str:
     return "\n".join(out) + "\n" if out else "(no pair ran)\n"
 
 
+def smallest_pezo(rows: list[dict]) -> str:
+    """Per (point, target), the PeZO variant with the fewest LUTs against the same goals."""
+    out = []
+    for point, target in dict.fromkeys((r["point"], r["target"]) for r in rows):
+        ok = [r for r in rows if r["point"] == point and r["target"] == target and r["family"] == "pezo"
+              and r["status"] == "ok" and r.get("best_gaussian")]
+        if not ok:
+            continue
+        r = min(ok, key=lambda r: r["LUT"])
+        parts = [f"{k} {abs(r[f'vs_gauss_{k}']):.1f}% {'less' if r[f'vs_gauss_{k}'] >= 0 else 'more'}"
+                 f" ({'met' if r[f'vs_gauss_{k}'] >= g else 'missed'})" for k, g in GOALS.items()]
+        out.append(f"* {point} on {target}: {r['variant']} against {r['best_gaussian']}: " + "; ".join(parts) +
+                   f" (BRAM {r['BRAM']}, DSP {r['DSP']})")
+    return "\n".join(out) + "\n" if out else "(no PeZO variant and Gaussian source ran at the same point)\n"
+
+
 def goals(rows: list[dict]) -> str:
     """One line per (point, target): the recommended variant against the goals."""
     out = []
@@ -277,6 +293,12 @@ def main() -> int:
         f"{VARIANTS['pezo-recommended'][3]} scale)",
         "",
         goals(rows),
+        "## The smallest PeZO variant against the goals",
+        "",
+        "The recommended configuration is chosen for accuracy (docs/results/training.md); adaptive "
+        "scale is what costs it LUTs and a DSP. The PeZO variant with the fewest LUTs at each point:",
+        "",
+        smallest_pezo(rows),
         "## Context: recommended PeZO against the uniform engine without reuse",
         "",
         "Not a goal of the issue: `uniform-fresh` is the same LFSR bank feeding every value "
