@@ -64,13 +64,12 @@ def variant_config(name: str, lanes: int, bits: int) -> config.Config:
                           "engine.source": source, "engine.reuse.strategy": strategy,
                           "engine.scale.mode": scale, "engine.lfsr.width": 63,
                           "engine.lfsr.k": 63, "engine.lfsr.taps": []})
-    need = cfg.engine.bank_bits_needed
-    n = -(-need // 63)
+    n = cfg.engine.bank_lanes_needed            # of the 63-bit, k = 63 LFSRs set above
     if n > 64:
         raise PezoError(f"no bank of up to 64 LFSRs feeds {lanes}x{bits} with {name}")
     # k: the bits each LFSR must give, rounded up to a power of two (the default bank's rule:
     # the golden model's fast path needs it), at most the width.
-    k = min(63, 1 << (-(-need // n) - 1).bit_length())
+    k = min(63, 1 << (-(-cfg.engine.bank_bits_needed // n) - 1).bit_length())
     cfg = cfg.replace(**{"engine.lfsr.lanes": n, "engine.lfsr.k": k})
     cfg.engine.check_bank()
     return cfg
@@ -186,6 +185,15 @@ def versus(rows: list[dict], a: str, b: str) -> str:
     return "\n".join(out) + "\n" if out else "(no pair ran)\n"
 
 
+def _less(v: float) -> str:
+    """A reduction in percent as words: positive is less than the baseline."""
+    return f"{abs(v):.1f}% {'less' if v >= 0 else 'more'}"
+
+
+def _met(v: float | None, goal: float) -> str:
+    return "met" if v is not None and v >= goal else "missed"
+
+
 def smallest_pezo(rows: list[dict]) -> str:
     """Per (point, target), the PeZO variant with the fewest LUTs against the same goals."""
     out = []
@@ -195,8 +203,7 @@ def smallest_pezo(rows: list[dict]) -> str:
         if not ok:
             continue
         r = min(ok, key=lambda r: r["LUT"])
-        parts = [f"{k} {abs(r[f'vs_gauss_{k}']):.1f}% {'less' if r[f'vs_gauss_{k}'] >= 0 else 'more'}"
-                 f" ({'met' if r[f'vs_gauss_{k}'] >= g else 'missed'})" for k, g in GOALS.items()]
+        parts = [f"{k} {_less(r[f'vs_gauss_{k}'])} ({_met(r[f'vs_gauss_{k}'], g)})" for k, g in GOALS.items()]
         out.append(f"* {point} on {target}: {r['variant']} against {r['best_gaussian']}: " + "; ".join(parts) +
                    f" (BRAM {r['BRAM']}, DSP {r['DSP']})")
     return "\n".join(out) + "\n" if out else "(no PeZO variant and Gaussian source ran at the same point)\n"
@@ -219,8 +226,7 @@ def goals(rows: list[dict]) -> str:
             parts = []
             for k, g in GOALS.items():
                 v = r[f"vs_gauss_{k}"]
-                met = "met" if v is not None and v >= g else "missed"
-                parts.append(f"{k} {abs(v):.1f}% {'less' if v >= 0 else 'more'} (goal: {g:g}% less; {met})"
+                parts.append(f"{k} {_less(v)} (goal: {g:g}% less; {_met(v, g)})"
                              if v is not None else f"{k} n/a (goal: {g:g}% less; missed)")
             out.append(head + f"against {r['best_gaussian']}: " + "; ".join(parts))
     return "\n".join(out) + "\n"
