@@ -37,7 +37,7 @@ def config(lanes: int, value_bits: int, terms: int) -> Config:
     cfg = Config().replace(**{"engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.lanes": lanes,
                               "engine.value_bits": value_bits, "engine.gaussian.clt_terms": terms})
-    need = max(cfg.engine.stream_bits_per_beat, lanes * cfg.engine.lfsr.k)
+    need = max(cfg.engine.params.stream_bits_per_beat, lanes * cfg.engine.lfsr.k)
     return cfg.replace(**{"engine.lfsr.lanes": -(-need // cfg.engine.lfsr.k), "engine.lfsr.seed": DENSE_SEED})
 
 

@@ -34,7 +34,7 @@ def config(lanes: int, bits: int) -> Config:
     cfg = Config().replace(**{"engine.source": "gaussian-icdf", "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.value_bits": bits,
                               "engine.lanes": lanes})
-    return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.bank_lanes_needed})
+    return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.params.bank_lanes_needed})
 
 
 def exhaustive_error(bits: int) -> dict:

@@ -23,7 +23,7 @@ SOURCES = ["gaussian-clt", "gaussian-icdf", "gaussian-boxmuller"]
 def point_config(name: str, lanes: int, bits: int) -> config.Config:
     path = Path("configs") / f"{name}.toml"
     cfg = config.load(path).replace(**{"engine.lanes": lanes, "engine.value_bits": bits})
-    return cfg.replace(**{"engine.lfsr.lanes": max(1, cfg.engine.bank_lanes_needed)})
+    return cfg.replace(**{"engine.lfsr.lanes": max(1, cfg.engine.params.bank_lanes_needed)})
 
 
 def main() -> None:
@@ -52,7 +52,7 @@ def main() -> None:
                              "BRAM": res["BRAM"], "DSP": res["DSP"], "Fmax MHz": round(rep["fmax_mhz"], 1),
                              "LUT/sample": round(res["LUT"] / lanes, 1), "FF/sample": round(res["FF"] / lanes, 1),
                              "bank bits/cycle": e.lfsr.bits_per_cycle,
-                             "fresh bits/sample": e.stream_bits_per_beat / lanes})
+                             "fresh bits/sample": e.params.stream_bits_per_beat / lanes})
     cols = ["source", "point", "target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "LUT/sample",
             "FF/sample", "bank bits/cycle", "fresh bits/sample"]
     write("gaussian_synth-" + args.sources.replace(",", "-"), rows, cols,

@@ -64,12 +64,12 @@ def variant_config(name: str, lanes: int, bits: int) -> config.Config:
                           "engine.source": source, "engine.reuse.strategy": strategy,
                           "engine.scale.mode": scale, "engine.lfsr.width": 63,
                           "engine.lfsr.k": 63, "engine.lfsr.taps": []})
-    n = cfg.engine.bank_lanes_needed            # of the 63-bit, k = 63 LFSRs set above
+    n = cfg.engine.params.bank_lanes_needed            # of the 63-bit, k = 63 LFSRs set above
     if n > 64:
         raise PezoError(f"no bank of up to 64 LFSRs feeds {lanes}x{bits} with {name}")
     # k: the bits each LFSR must give, rounded up to a power of two (the default bank's rule:
     # the golden model's fast path needs it), at most the width.
-    k = min(63, 1 << (-(-cfg.engine.bank_bits_needed // n) - 1).bit_length())
+    k = min(63, 1 << (-(-cfg.engine.params.bank_bits_needed // n) - 1).bit_length())
     cfg = cfg.replace(**{"engine.lfsr.lanes": n, "engine.lfsr.k": k})
     cfg.engine.check_bank()
     return cfg

@@ -1,7 +1,9 @@
-"""The PeZO perturbation engine: LFSR bank -> reuse pool -> scale -> stream of L values per beat.
+"""The perturbation engine: LFSR bank -> (reuse pool -> scale | Gaussian units) -> L values per beat.
 
 The exact register-level behaviour is docs/engine.md; the golden model
 (``pezo.sw.golden.engine``) implements the same page and is compared with this every cycle.
+Every rule (strategy traits, fill sizes, priming, widths, the beat layout) comes from
+:class:`pezo.engine_params.EngineParams`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
-from pezo.gaussian import spec as gaussian_spec
+from pezo.engine_params import EngineParams, Offset, Source
 from pezo.hw.gaussian import Lanes as GaussianLanes
 from pezo.hw.lfsr import LfsrBank
 from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
+
+__all__ = ["Engine", "State", "odd", "POOL_READ_PORTS"]
 
 #: Read ports of one pool memory (see the pool in :class:`Engine`).
 POOL_READ_PORTS = 8
@@ -36,8 +40,8 @@ class State(enum.Enum, shape=2):
 
 
 def odd(u, value_bits: int):
-    """``2u + 1 - 2**(B-1)`` as wiring: ``{~u[B-2], u[B-3:0], 1}`` (signed B bits)."""
-    return Cat(Const(1, 1), u[:value_bits - 2], ~u[value_bits - 2]).as_signed()
+    """The odd code of ``B-1`` uniform bits as wiring: ``{u, 1}`` (:func:`pezo.scale.odd_code`)."""
+    return Cat(Const(1, 1), u[:value_bits - 1]).as_signed()
 
 
 class Engine(wiring.Component):
@@ -45,67 +49,124 @@ class Engine(wiring.Component):
 
     Parameters
     ----------
-    cfg : Config
-        ``cfg.engine`` (lanes, value_bits, max_params, lfsr, reuse, scale).
+    params : EngineParams or Config
+        The engine's parameters (a :class:`~pezo.config.Config` is turned into them).
 
     Attributes
     ----------
-    begin : In(1)
-        In IDLE: start a step (refill the pool per the strategy, then stream a pass).
+    start : In(1)
+        In IDLE: start a new step (refill the pool as the strategy says, then stream a pass).
     replay : In(1)
-        In IDLE with ``begin`` low: stream the step's pass again, identically.
+        In IDLE with ``start`` low: stream the step's pass again, identically.
     d : In(range(max_params + 1))
-        Pass length, sampled with ``begin``/``replay``; ``ceil(d / lanes)`` beats.
+        Pass length, sampled with ``start``/``replay``; ``ceil(d / lanes)`` beats.
     idle : Out(1)
         The engine accepts a command.
-    o : Out(stream.Signature(...))
+    o : Out(stream.Signature(params.beat_layout))
         ``payload.values[l]``: the value of parameter ``beat*lanes + l``; ``payload.last`` marks
-        the final beat. Registered; held while ``valid & ~ready``.
+        the final beat. Held while ``valid & ~ready``.
 
-    Timing (P = pool size, fixed scale, ``ready`` high)::
+    Timing (pooled strategy, fixed scale, ``ready`` high)::
 
         clk      _/~\\_/~\\_/~\\_..._/~\\_/~\\_/~\\_/~\\_..._/~\\_/~\\_
-        begin    ‾‾‾\\___________________________________________
+        start    ‾‾‾\\___________________________________________
         idle     ‾‾‾\\______________________________________/‾‾‾‾
-        state    IDLE| FILL x P        | STREAM ...            |IDLE
+        state    IDLE| FILL x N        | STREAM ...            |IDLE
         o.valid  _____________________/‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾‾\\____
         o.last   ________________________________________/‾\\____
 
-    A replay goes straight from IDLE to STREAM. With back-pressure the beat on ``o`` waits.
+    A replay goes straight from IDLE to STREAM. Without a pool (``rademacher``, ``uniform``
+    with ``none``) the values are wiring from the bank's register and ``valid`` rises in the
+    cycle after ``start`` (docs/engine.md "Direct stream"). With back-pressure the beat waits.
     """
 
-    def __init__(self, cfg: Config):
-        e = cfg.engine
-        e.check_bank()
-        self._cfg = e
-        payload = data.StructLayout({"values": data.ArrayLayout(signed(e.value_bits), e.lanes), "last": 1})
+    def __init__(self, params: EngineParams | Config):
+        ep = params if isinstance(params, EngineParams) else EngineParams.from_config(params)
+        ep.check_bank()
+        self._p = ep
         super().__init__({
-            "begin": In(1),
+            "start": In(1),
             "replay": In(1),
-            "d": In(range(e.max_params + 1)),
+            "d": In(range(ep.max_params + 1)),
             "idle": Out(1),
-            "o": Out(stream.Signature(payload)),
+            "o": Out(stream.Signature(ep.beat_layout)),
         })
+
+    @property
+    def params(self) -> EngineParams:
+        return self._p
 
     def elaborate(self, platform):
         m = Module()
-        e = self._cfg
-        L, B = e.lanes, e.value_bits
-        strategy, adaptive = e.reuse.strategy, e.scale.mode == "adaptive"
-        P, R, p = e.reuse.pool_size, e.reuse.refresh, e.reuse.index_bits
+        m.submodules.bank = bank = LfsrBank(self._p.bank)
+        if self._p.direct:
+            self._direct(m, bank)
+        else:
+            self._pooled(m, bank)
+        return m
 
-        m.submodules.bank = bank = LfsrBank(e.lfsr)
+    def _direct(self, m: Module, bank: LfsrBank) -> None:
+        """No pool, no pipeline: the bank's register is the beat's register; it advances when
+        the beat is taken, so a beat costs no flip-flop beyond the bank's."""
+        ep = self._p
+        L, B = ep.lanes, ep.value_bits
         rnd = bank.out
-        gaussian = e.source != "uniform"
+        ovalid, olast = Signal(), Signal()
+        for lane in range(L):
+            if ep.source is Source.RADEMACHER:
+                v = Cat(Const(1, 1), rnd[lane]).as_signed()            # +1 or -1
+            else:
+                v = odd(rnd[lane * (B - 1):(lane + 1) * (B - 1)], B)
+            m.d.comb += self.o.payload.values[lane].eq(v)
+        m.d.comb += [self.idle.eq(~ovalid), self.o.valid.eq(ovalid), self.o.payload.last.eq(olast)]
+        take = ovalid & self.o.ready
+        load = ~ovalid & (self.start | self.replay)
+        with m.If(~ovalid):
+            with m.If(self.start):
+                m.d.comb += bank.snapshot.eq(1)      # the state that shows beat 0
+            with m.Elif(self.replay):
+                m.d.comb += bank.restore.eq(1)
+        with m.If(take):
+            m.d.comb += bank.en.eq(1)
+            with m.If(olast):
+                m.d.sync += ovalid.eq(0)
+        if L & (L - 1) == 0:
+            # Beats, not values: with q = floor(d / L) and z = (d mod L == 0) a pass has
+            # q + 1 - z beats, and the shown beat is the last when the count left equals z.
+            # Only equality compares, no subtraction of L and no magnitude compare.
+            sh = L.bit_length() - 1
+            q = Signal(range(ep.max_params // L + 1))
+            z = Signal()
+            d_q, d_z = self.d >> sh, self.d[:sh] == 0 if sh else Const(1)
+            with m.If(load):
+                m.d.sync += [q.eq(d_q), z.eq(d_z), ovalid.eq((d_q != 0) | ~d_z),
+                             olast.eq(Mux(d_z, d_q == 1, d_q == 0))]
+            with m.Elif(take):
+                m.d.sync += [q.eq(q - 1), olast.eq(Mux(z, q == 2, q == 1))]
+        else:
+            rem = Signal.like(self.d)                # values left, the shown beat's included
+            with m.If(load):
+                m.d.sync += [ovalid.eq(self.d != 0), olast.eq(self.d <= L), rem.eq(self.d)]
+            with m.Elif(take):
+                m.d.sync += [rem.eq(rem - L), olast.eq(rem <= 2 * L)]
+
+    def _pooled(self, m: Module, bank: LfsrBank) -> None:
+        ep = self._p
+        t = ep.traits
+        L, B = ep.lanes, ep.value_bits
+        P, p = ep.pool_size, ep.index_bits
+        adaptive = ep.adaptive
+        rnd = bank.out
+        gaussian = ep.source.gaussian
         # A Gaussian unit is a pipeline of `latency` stages whose last one is the beat's output
         # register: a pass first primes the other latency - 1 stages (docs/engine.md).
-        prime_cycles = gaussian_spec(e).latency - 1 if gaussian else 0
+        prime_cycles = ep.prime_cycles
         prime = Signal(range(prime_cycles + 1))
         unit_en = Signal()
         fsm = Signal(State)
         m.d.comb += self.idle.eq(fsm == State.IDLE)
 
-        if strategy != "none":
+        if t.pool:
             # One synchronous read port per lane: yosys replicates the pool into block or
             # distributed RAM. The read-data registers are the output registers of the beat.
             # Tiny pools stay in flip-flops; anything larger goes to block RAM, which on the
@@ -127,13 +188,16 @@ class Engine(wiring.Component):
                 wport = _WritePort(addr=Signal.like(wport.addr), data=Signal(signed(B)), en=Signal())
                 m.d.comb += [sig for w in wports
                              for sig in (w.addr.eq(wport.addr), w.data.eq(wport.data), w.en.eq(wport.en))]
+        sizes = ep.batch_sizes                     # fill sizes a step can have (P, and R or 0)
         wptr = Signal(max(p, 1))
         filled = Signal()
         full = Signal()                    # the batch being filled is the whole pool
         cnt = Signal(range(P + SCALE_LATENCY + 1))
         acc = Signal(2 * (B - 1) + p + 1)
         offset = Signal(max(p, 1))
+        dprev = Signal(max(p, 1))          # CARRY: the previous step's length, mod P
         base = Signal(max(p, 1))
+        rpos = Signal(range(max(P // L, 1)))   # on-the-fly: beat within the round of P values
         rom_v = Signal(ROM_MANTISSA_BITS + 1)
         sa = Signal(6)
         rem = Signal.like(self.d)
@@ -147,36 +211,40 @@ class Engine(wiring.Component):
         m.d.comb += [self.o.valid.eq(ovalid), self.o.payload.last.eq(olast)]
 
         # --- the value of lane l of the beat being loaded --------------------------------
+        # Sequential strategies read entry cur + c_l of the pool; cur is the step's start
+        # (the offset, or 0) on the first beat, then advances per beat (docs/engine.md).
         cur = Mux(started, base, offset)
+        if t.rotate:
+            # on-the-fly: one more entry after every round of P values (L | P or P | L)
+            rpos_now = Mux(started, rpos, 0)
+            wrap = rpos_now == max(P // L, 1) - 1 if L <= P else Const(0)
+            nxt_base = (cur + (L if L <= P else L // P) + wrap)[:p]
+        else:
+            nxt_base = (cur + L)[:p]
         if gaussian:
-            m.submodules.gauss = gl = GaussianLanes(e)
+            m.submodules.gauss = gl = GaussianLanes(ep.engine)
             m.d.comb += [gl.bits.eq(rnd[:len(gl.bits)]), gl.en.eq(unit_en),
                          self.o.payload.values.eq(gl.values)]
-        elif strategy == "none":
-            ovalues = Signal(data.ArrayLayout(signed(B), L))
-            m.d.comb += self.o.payload.values.eq(ovalues)
-            with m.If(load):
-                for lane in range(L):
-                    m.d.sync += ovalues[lane].eq(odd(rnd[lane * (B - 1):(lane + 1) * (B - 1)], B))
         else:
             for lane, rp in enumerate(rports):
-                if strategy in ("pool", "pool-sign"):
-                    m.d.comb += rp.addr.eq((cur + lane)[:p])
-                else:
+                if t.index:
                     m.d.comb += rp.addr.eq(rnd[lane * p:(lane + 1) * p])
+                else:
+                    c = (lane + lane // P) % P if t.rotate and L > P else lane
+                    m.d.comb += rp.addr.eq((cur + c)[:p])
                 m.d.comb += rp.en.eq(load)
                 z = rp.data
-                if strategy == "pool-sign":
+                if t.sign:
                     # negating an odd code flips every bit but the LSB
                     z = (z ^ Mux(signs[lane], Const((1 << B) - 2, B), 0)).as_signed()
                 m.d.comb += self.o.payload.values[lane].eq(z)
-            if strategy == "pool-sign":
+            if t.sign:
                 with m.If(load):
                     m.d.sync += signs.eq(rnd[:L])
 
         # --- adaptive scale: leading one of acc, ROM, shift ---------------------------------
         if adaptive:
-            # The scale is computed once per step over SCALE_LATENCY cycles, each one short
+            # The scale is computed once per batch over SCALE_LATENCY cycles, each one short
             # path: leading one of acc; ROM index and shift; ROM lookup.
             rom = adaptive_rom()
             e_lead = Signal(range(len(acc)))
@@ -188,14 +256,15 @@ class Engine(wiring.Component):
             q = Signal()
             sa_next = Signal(6)
             m.d.comb += idx.eq(((acc << ROM_INDEX_BITS) >> e_lead_r)[:ROM_INDEX_BITS])
-            # (q, sa) from the leading one, tabulated. Both tables are constant vectors indexed
-            # with word_select, which the Verilog backend emits as continuous assignments: as
-            # `always @*` case blocks they stay X in Icarus until their index first changes.
+            # (q, sa) from the leading one, tabulated per batch size (P when `full`, else R).
+            # Both tables are constant vectors indexed with word_select, which the Verilog
+            # backend emits as continuous assignments: as `always @*` case blocks they stay X
+            # in Icarus until their index first changes.
             entries = []
             for is_full in (0, 1):
-                n = p if is_full or strategy != "pool-shift" else R.bit_length() - 1
+                n = P if is_full else sizes[0]
                 for lead in range(1 << len(e_lead)):
-                    tq, tsa = shift_params(lead, B, n)
+                    tq, tsa = shift_params(lead, B, n.bit_length() - 1)
                     entries.append(tq | tsa << 1)
             qsa = Const(sum(v << (7 * i) for i, v in enumerate(entries)), 7 * len(entries))
             m.d.comb += Cat(q, sa_next).eq(qsa.word_select(Cat(e_lead_r, full), 7))
@@ -220,24 +289,31 @@ class Engine(wiring.Component):
             rescaled = Cat(Const(1, 1), y[:B - 1]).as_signed()
 
         # --- FSM ----------------------------------------------------------------------------
-        batch = Mux(filled, R, P) if strategy == "pool-shift" else P     # N of the next batch
-        batch_n = Mux(full, P, R)                                          # N of this batch
+        first_n, next_n = ep.fill_size(False), ep.fill_size(True)
+        batch = Mux(filled, next_n, first_n)                              # N of the next batch
+        batch_n = Mux(full, P, sizes[0]) if sizes else 0                  # N of this batch
         adv = ~ovalid | self.o.ready
+        go = self.start | self.replay
         with m.Switch(fsm):
             with m.Case(State.IDLE):
-                with m.If(self.begin | self.replay):
+                with m.If(go):
                     m.d.sync += [rem.eq(self.d), more.eq(self.d != 0), lastb.eq(self.d <= L), started.eq(0),
                                  prime.eq(prime_cycles)]
-                with m.If(self.begin):
-                    if strategy == "none":
+                with m.If(self.start):
+                    if t.offset is Offset.CARRY:
+                        # the step starts where the previous one stopped
+                        with m.If(filled):
+                            m.d.sync += offset.eq(offset + dprev)
+                        m.d.sync += dprev.eq(self.d[:p])
+                    if not t.pool:
                         m.d.sync += fsm.eq(State.STREAM)
                     else:
-                        m.d.sync += [cnt.eq(batch), acc.eq(0), fsm.eq(State.FILL),
-                                     full.eq(~filled if strategy == "pool-shift" else 1)]
+                        m.d.sync += [cnt.eq(batch), acc.eq(0), full.eq(batch == P)]
+                        m.d.sync += fsm.eq(Mux(batch == 0, State.STREAM, State.FILL))
                 with m.Elif(self.replay):
                     m.d.comb += bank.restore.eq(1)
                     m.d.sync += fsm.eq(State.STREAM)
-            if strategy != "none":
+            if t.pool:
                 with m.Case(State.FILL):
                     v = odd(rnd[:B - 1], B)
                     m.d.comb += [bank.en.eq(1), wport.addr.eq(wptr), wport.data.eq(v), wport.en.eq(1)]
@@ -246,7 +322,7 @@ class Engine(wiring.Component):
                         m.d.sync += acc.eq(acc + v * v)
                     with m.If(cnt == 1):
                         m.d.sync += filled.eq(1)
-                        if strategy in ("pool", "pool-sign"):
+                        if t.offset is Offset.RANDOM:
                             m.d.sync += offset.eq(rnd[B - 1:B - 1 + p])
                         if adaptive:
                             m.d.sync += [fsm.eq(State.SCALE), cnt.eq(batch_n + SCALE_LATENCY)]
@@ -274,7 +350,9 @@ class Engine(wiring.Component):
                     m.d.sync += prime.eq(prime - 1)
                 with m.Elif(adv):
                     with m.If(more):
-                        m.d.comb += [bank.en.eq(1), load.eq(1), unit_en.eq(1)]
+                        m.d.comb += [load.eq(1), unit_en.eq(1)]
+                        if gaussian or t.sign or t.index:
+                            m.d.comb += bank.en.eq(1)
                         m.d.sync += [
                             ovalid.eq(1),
                             olast.eq(lastb),
@@ -282,8 +360,9 @@ class Engine(wiring.Component):
                             more.eq(~lastb),
                             lastb.eq(rem <= 2 * L),
                             started.eq(1),
-                            base.eq(cur + L),
+                            base.eq(nxt_base),
                         ]
+                        if t.rotate and L <= P:
+                            m.d.sync += rpos.eq(Mux(wrap, 0, rpos_now + 1))
                     with m.Else():
                         m.d.sync += [ovalid.eq(0), fsm.eq(State.IDLE)]
-        return m

@@ -12,8 +12,6 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from pezo import gf2
-
 from pezo.config import LfsrConfig
 
 
@@ -30,9 +28,8 @@ class LfsrBank(wiring.Component):
     en : In(1)
         Advance every LFSR by ``k`` steps at the next rising edge.
     out : Out(lanes * k)
-        The fresh bits, lane ``i`` in ``out[i*k:(i+1)*k]``: the top ``k`` bits of
-        ``state ^ seed`` of LFSR ``i`` (the register holds that XOR, see ``elaborate``).
-        Registered: no logic between the flip-flops and the port.
+        The fresh bits, lane ``i`` in ``out[i*k:(i+1)*k]``: the top ``k`` bits of the state of
+        LFSR ``i``. Registered: no logic between the flip-flops and the port.
     snapshot : In(1)
         Only with ``replay``. Copy the current state (the one whose bits are on ``out`` now)
         into the shadow register at the next edge.
@@ -41,7 +38,8 @@ class LfsrBank(wiring.Component):
         takes priority over ``en``. The shadow starts at the seeds, so ``restore`` before any
         ``snapshot`` rewinds to reset.
 
-    Timing: after reset (or power-up) ``out`` is 0 (the state is at its seed). With ``en``
+    Timing: after reset (or power-up: the registers' initial value is the seed too) the state
+    is the seed. With ``en``
     high in cycle ``c``, the value on ``out`` after the edge is the next ``k`` bits of each
     lane's sequence. A pass is replayed by ``snapshot`` at its first cycle and ``restore``
     after its last: ``out`` then shows the pass's first value again on the cycle after
@@ -61,16 +59,14 @@ class LfsrBank(wiring.Component):
         m = Module()
         p = self._params
         for lane, seed in enumerate(self._seeds):
-            # The register holds state ^ seed, so it resets (and powers up) to 0 on every
-            # family: iCE40 flip-flops power up at 0 and ECP5 ones share one value for power-up
-            # and reset, so a seed as reset value would cost inverters or reset logic in LUTs.
-            # The constant of the affine next state folds into each row's LUT.
-            reg = Signal(p.width, name=f"state{lane}")
-            const = gf2.mat_vec(p.leap_rows, seed) ^ seed
-            nxt = Cat(*(Cat(*(reg[i] for i in range(p.width) if row >> i & 1)).xor() ^ (const >> j & 1)
-                        for j, row in enumerate(p.leap_rows)))
+            # The register holds the state itself, reset (and initial) value the seed: yosys
+            # maps a 1 to a set flip-flop (ECP5) or absorbs it into the next-state LUT (iCE40),
+            # which the restore multiplexer needs anyway. Measured against holding state ^ seed
+            # (reset 0) in docs/results/engine-options.md: equal or fewer LUTs on both targets.
+            reg = Signal(p.width, name=f"state{lane}", init=seed)
+            nxt = Cat(*(Cat(*(reg[i] for i in range(p.width) if row >> i & 1)).xor() for row in p.leap_rows))
             if self._replay:
-                shadow = Signal(p.width, name=f"shadow{lane}")
+                shadow = Signal(p.width, name=f"shadow{lane}", init=seed)
                 with m.If(self.snapshot):
                     m.d.sync += shadow.eq(reg)
                 with m.If(self.restore):

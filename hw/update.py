@@ -104,7 +104,7 @@ class UpdateDatapath(wiring.Component):
 
     def __init__(self, cfg: Config):
         self._r = r = UpdateRules.from_config(cfg)
-        self._dsp_lanes = min(cfg.update.dsp_lanes, r.lanes)
+        self._dsp_lanes = 0 if r.unit else min(cfg.update.dsp_lanes, r.lanes)
         self._spram = cfg.update.memory == "spram"
         super().__init__({
             "i": In(stream.Signature(beat_layout(cfg))),
@@ -156,8 +156,9 @@ class UpdateDatapath(wiring.Component):
         accept = self.i.valid & self.i.ready
         # The product is the long path (a Booth tree or a DSP): it has the stage from the
         # engine's output registers to p1 to itself, and its rounding is in the next one.
+        # With +-1 codes there is no product: the term is a pass constant, negated per lane.
         prods = []
-        for lane in range(L):
+        for lane in range(0 if r.unit else L):
             z, s = self.i.payload.values[lane], self.scalar
             prods.append((z * s if lane < self._dsp_lanes else _mul_logic(s, z, B)).as_signed())
         read_en = accept | (self.re & ~self.run)
@@ -183,35 +184,53 @@ class UpdateDatapath(wiring.Component):
                 rem.eq(Mux(rem > L, rem - L, 0)),
                 a1.eq(ptr),
                 z1.eq(self.i.payload.values),
-                *(p1[lane].eq(prods[lane]) for lane in range(L)),
+                *(p1[lane].eq(prods[lane]) for lane in range(len(prods))),
                 m1.eq(Cat(rem > lane for lane in range(L))),
             ]
 
         # Stage 1 -> 2: the word read for beat k arrives; register it with each lane's term as
         # x and a subtract flag: theta - x folds into the adder as ~x + 1 (no negation adder).
         th2 = Signal(data.ArrayLayout(signed(W), L))
-        x_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 2)
-        x2 = Signal(data.ArrayLayout(x_shape, L))
-        sub2 = Signal()
-        m.d.sync += [v2.eq(v1), a2.eq(a1), m2.eq(m1), th2.eq(rp.data),
-                     sub2.eq((mode == Op.MINUS2) | (mode == Op.UPDATE))]
-        for lane in range(L):
-            z = z1[lane]
-            delta = _round_shift(z, -r.delta_shift)
+        m.d.sync += [v2.eq(v1), a2.eq(a1), m2.eq(m1), th2.eq(rp.data)]
+        sub = (mode == Op.MINUS2) | (mode == Op.UPDATE)
+        if r.unit:
+            # z = +-1: one magnitude for every lane of the pass (delta, 2 delta, or the scalar
+            # rounded once), subtracted where the op subtracts xor the lane's z is -1.
+            x_shape = signed(max(r.S - r.product_shift, 2 + max(r.delta_shift, 0)) + 2)
+            mag = Signal(x_shape)
+            neg2 = Signal(L)
+            m.d.sync += neg2.eq(Cat(z1[lane][B - 1] ^ sub for lane in range(L)))
             with m.Switch(mode):
                 with m.Case(Op.PLUS, Op.RESTORE):
-                    m.d.sync += x2[lane].eq(delta)
+                    m.d.sync += mag.eq(r.delta(1))
                 with m.Case(Op.MINUS2):
-                    m.d.sync += x2[lane].eq(delta << 1)
+                    m.d.sync += mag.eq(2 * r.delta(1))
                 with m.Case(Op.UPDATE):
-                    m.d.sync += x2[lane].eq(_round_shift(p1[lane], r.product_shift))
+                    m.d.sync += mag.eq(_round_shift(self.scalar, r.product_shift))
+            terms = [(mag, neg2[lane]) for lane in range(L)]
+        else:
+            x_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 2)
+            x2 = Signal(data.ArrayLayout(x_shape, L))
+            sub2 = Signal()
+            m.d.sync += sub2.eq(sub)
+            for lane in range(L):
+                z = z1[lane]
+                delta = _round_shift(z, -r.delta_shift)
+                with m.Switch(mode):
+                    with m.Case(Op.PLUS, Op.RESTORE):
+                        m.d.sync += x2[lane].eq(delta)
+                    with m.Case(Op.MINUS2):
+                        m.d.sync += x2[lane].eq(delta << 1)
+                    with m.Case(Op.UPDATE):
+                        m.d.sync += x2[lane].eq(_round_shift(p1[lane], r.product_shift))
+            terms = [(x2[lane], sub2) for lane in range(L)]
 
         # Stage 2: saturating add or subtract, write back.
         new, over = [], []
-        for lane in range(L):
-            total = Signal(signed(max(W, len(x2[lane])) + 1), name=f"sum{lane}")
-            flip = Mux(sub2, ~x2[lane], x2[lane])
-            m.d.comb += total.eq(th2[lane] + flip + sub2)
+        for lane, (x, neg) in enumerate(terms):
+            total = Signal(signed(max(W, len(x)) + 1), name=f"sum{lane}")
+            flip = Mux(neg, ~x, x)
+            m.d.comb += total.eq(th2[lane] + flip + neg)
             hi, lo = total > r.hi, total < r.lo
             sat = Mux(hi, Const(r.hi, signed(W)), Mux(lo, Const(r.lo, signed(W)), total[:W]))
             new.append(Mux(m2[lane], sat, th2[lane])[:W])
@@ -246,7 +265,7 @@ class UpdateSystem(wiring.Component):
         :class:`pezo.update_rules.Cmd`, acted on only while ``busy`` is low (one per cycle).
     op : In(2)
         The pass of a ``PASS`` command (:class:`pezo.update_rules.Op`); ``PLUS`` starts a new
-        engine step (``begin``), the others replay it.
+        engine step (the engine's ``start``), the others replay it.
     addr : In(range(depth // lanes))
         Word address of ``WRITE``/``READ``.
     wdata : In(lanes * W)
@@ -301,7 +320,7 @@ class UpdateSystem(wiring.Component):
             dp.i.valid.eq(eng.o.valid & ~self.stall),
             dp.i.payload.eq(eng.o.payload),
             eng.o.ready.eq(dp.i.ready & ~self.stall),
-            eng.begin.eq(is_pass & (self.op == Op.PLUS)),
+            eng.start.eq(is_pass & (self.op == Op.PLUS)),
             eng.replay.eq(is_pass & (self.op != Op.PLUS)),
             eng.d.eq(d_eff),
             dp.run.eq(running),

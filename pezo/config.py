@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -35,8 +36,8 @@ from . import gf2
 from .errors import PezoError
 from .lfsr import MAX_WIDTH, MIN_WIDTH, STRUCTURES, LfsrParams, lane_seeds, scramble, select_taps
 
-SOURCES = ("uniform", "gaussian-clt", "gaussian-icdf", "gaussian-boxmuller")
-STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift")
+SOURCES = ("uniform", "rademacher", "gaussian-clt", "gaussian-icdf", "gaussian-boxmuller")
+STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
 SCALE_MODES = ("fixed", "adaptive")
 
 
@@ -184,69 +185,56 @@ class EngineConfig:
         self.reuse.validate(f"{path}.reuse")
         self.scale.validate(f"{path}.scale")
         self.gaussian.validate(f"{path}.gaussian")
-        if self.source != "uniform":
+        strategy, scale = self.reuse.strategy, self.scale.mode
+        if self.source == "rademacher":
+            # +-1 from one fresh bit: nothing to reuse, nothing to rescale, two levels
+            if self.value_bits != 2:
+                raise ConfigError(f"{path}.value_bits", self.value_bits,
+                                  'engine.source = "rademacher" streams +-1 as 2-bit codes: must be 2')
+            if strategy != "none":
+                raise ConfigError(f"{path}.reuse.strategy", strategy,
+                                  'engine.source = "rademacher" draws one fresh bit per value: use "none"')
+            if scale != "fixed":
+                raise ConfigError(f"{path}.scale.mode", scale,
+                                  'engine.source = "rademacher" is exactly +-1 (variance 1): use "fixed"')
+        elif self.source != "uniform":
             # A Gaussian baseline is MeZO's generator: every value fresh, already sigma 1.
-            if self.reuse.strategy != "none":
-                raise ConfigError(f"{path}.reuse.strategy", self.reuse.strategy,
+            if strategy != "none":
+                raise ConfigError(f"{path}.reuse.strategy", strategy,
                                   f'engine.source = "{self.source}" draws every value fresh: use "none"')
-            if self.scale.mode != "fixed":
-                raise ConfigError(f"{path}.scale.mode", self.scale.mode,
+            if scale != "fixed":
+                raise ConfigError(f"{path}.scale.mode", scale,
                                   f'engine.source = "{self.source}" is already sigma 1: use "fixed"')
             _in_range(f"{path}.value_bits", self.value_bits, 4, 16,
                       f'(the {self.source} tables are built for 4..16-bit values)')
-        if self.reuse.strategy == "none" and self.scale.mode == "adaptive":
-            raise ConfigError(f"{path}.scale.mode", self.scale.mode,
+        elif self.value_bits < 3:
+            raise ConfigError(f"{path}.value_bits", self.value_bits,
+                              'uniform codes need 3..32 bits; for +-1 values use engine.source = "rademacher"')
+        if strategy == "none" and scale == "adaptive":
+            raise ConfigError(f"{path}.scale.mode", scale,
                               'needs a pool to normalise; with engine.reuse.strategy = "none" use "fixed"')
+        if strategy == "on-the-fly":
+            # a round of P generator outputs must start on a beat boundary (docs/engine.md)
+            p = self.reuse.pool_size
+            if p % self.lanes and self.lanes % p:
+                raise ConfigError(f"{path}.reuse.pool_size", p,
+                                  f'"on-the-fly" concatenates rounds of pool_size generator outputs, so '
+                                  f'pool_size and engine.lanes = {self.lanes} must divide one another')
 
     def check_bank(self, path: str = "engine") -> None:
         """The bank must feed the engine; checked when an engine is built, not at load, so
-        that a configuration for the LFSR bank alone stays valid."""
-        if not self.lfsr.replay:
-            raise ConfigError(f"{path}.lfsr.replay", False, "the engine replays passes: must be true")
-        need = self.bank_bits_needed
-        if self.lfsr.bits_per_cycle < need:
-            raise ConfigError(f"{path}.lfsr.lanes", self.lfsr.lanes,
-                              f"the bank gives {self.lfsr.lanes} x {self.lfsr.k} = {self.lfsr.bits_per_cycle} "
-                              f"fresh bits per cycle; {self.lanes} lanes x {self.value_bits} bits with "
-                              f"reuse {self.reuse.strategy!r} need {need}")
+        that a configuration for the LFSR bank alone stays valid (see
+        :meth:`pezo.engine_params.EngineParams.check_bank`)."""
+        from .engine_params import EngineParams
 
-    @property
-    def bank_bits_needed(self) -> int:
-        """Fresh bits per cycle the engine takes from the bank: a beat's, or with a pool one
-        fill entry and the offset, whichever is more."""
-        need = self.stream_bits_per_beat
-        if self.reuse.strategy != "none":
-            need = max(need, self.value_bits - 1 + self.reuse.index_bits)
-        return need
+        EngineParams.from_config(self).check_bank(path)
 
-    @property
-    def bank_lanes_needed(self) -> int:
-        """The fewest LFSRs of ``lfsr.k`` bits per cycle that feed the engine."""
-        return -(-self.bank_bits_needed // self.lfsr.k)
+    @functools.cached_property
+    def params(self) -> "EngineParams":
+        """The engine's parameters object (:class:`pezo.engine_params.EngineParams`)."""
+        from .engine_params import EngineParams
 
-    @property
-    def stream_bits_per_beat(self) -> int:
-        """Fresh random bits the strategy draws per beat of L values while streaming."""
-        if self.source != "uniform":
-            from .gaussian import spec, units
-
-            return units(self) * spec(self).bits
-        per_lane = {"none": self.value_bits - 1, "pool": 0, "pool-sign": 1,
-                    "pool-index": self.reuse.index_bits, "pool-shift": self.reuse.index_bits}
-        return self.lanes * per_lane[self.reuse.strategy]
-
-    def fill_bits_per_step(self, first: bool = False) -> int:
-        """Fresh random bits drawn to (re)fill the pool at the start of a step."""
-        r = self.reuse
-        if r.strategy == "none":
-            return 0
-        entries = r.refresh if r.strategy == "pool-shift" and not first else r.pool_size
-        offset = r.index_bits if r.strategy in ("pool", "pool-sign") else 0
-        return entries * (self.value_bits - 1) + offset
-
-    def fresh_bits_per_param(self, d: int) -> float:
-        """Fresh random bits per parameter for a pass of d parameters (fill amortised)."""
-        return self.stream_bits_per_beat / self.lanes + self.fill_bits_per_step() / d
+        return EngineParams.from_config(self)
 
 
 @dataclass(frozen=True)
@@ -472,3 +460,20 @@ def load(path: str | Path | None = None) -> Config:
     except ConfigError as e:
         raise ConfigError(e.path, e.value, f"{e.allowed} (in {path})") from None
 
+
+
+def sets(path: str | Path | None, dotted: str) -> bool:
+    """Whether the TOML file at ``path`` sets the key ``dotted`` itself (``None``: the defaults
+    set nothing). ``pezo train`` derives the LFSR seed from the run seed unless the file pins
+    ``engine.lfsr.seed``."""
+    if path is None:
+        return False
+    try:
+        node: Any = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return False                      # load() reports the file's problem
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True

@@ -98,28 +98,30 @@ def _engine_stimulus(cfg: Config):
 
 
 def _engine_extras(cfg: Config) -> dict:
+    ep = cfg.engine.params
     e = cfg.engine
     extra = {}
-    if e.source != "uniform":
+    if ep.source.gaussian:
         from .gaussian import spec, units
 
         sp = spec(e)
         extra = {"units": units(e), "bits_per_evaluation": sp.bits, "outputs_per_evaluation": sp.outputs,
                  "latency": sp.latency}
     return {
-        "source": e.source,
+        "source": ep.source.value,
         **extra,
-        "lanes": e.lanes,
-        "value_bits": e.value_bits,
-        "strategy": e.reuse.strategy,
-        "pool_size": e.reuse.pool_size,
-        "refresh": e.reuse.refresh,
+        "lanes": ep.lanes,
+        "value_bits": ep.value_bits,
+        "strategy": ep.strategy.value,
+        "pool_size": ep.pool_size,
+        "refresh": ep.refresh,
         "scale": e.scale.mode,
+        "bank": f"{e.lfsr.lanes}x{e.lfsr.width}/{e.lfsr.k}",
         "bank_bits_per_cycle": e.lfsr.bits_per_cycle,
-        "fresh_bits_per_beat": e.stream_bits_per_beat,
-        "fresh_bits_per_param_stream": e.stream_bits_per_beat / e.lanes,
-        "fill_bits_per_step": e.fill_bits_per_step(),
-        "fresh_bits_per_param_d1e6": round(e.fresh_bits_per_param(10**6), 6),
+        "fresh_bits_per_beat": ep.stream_bits_per_beat,
+        "fresh_bits_per_param_stream": ep.stream_bits_per_beat / ep.lanes,
+        "fill_bits_per_step": ep.fill_bits_per_step(),
+        "fresh_bits_per_param_d1e6": round(ep.fresh_bits_per_param(10**6), 6),
     }
 
 
@@ -152,7 +154,7 @@ def _update_extras(cfg: Config) -> dict:
         "eps_shift": cfg.update.eps_shift,
         "depth": r.depth,
         "memory_bits": r.depth * r.W,
-        "dsp_lanes": min(cfg.update.dsp_lanes, r.lanes),
+        "dsp_lanes": 0 if r.unit else min(cfg.update.dsp_lanes, r.lanes),
         "memory": cfg.update.memory,
     }
 

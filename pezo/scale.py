@@ -1,10 +1,12 @@
 """Uniform-to-scaled mapping rules shared by the engine hardware and its golden model.
 
-Values are odd codes ``v = 2u + 1 - 2**(B-1)`` of ``B-1`` uniform bits ``u`` (zero mean,
-symmetric, negation = invert all bits but the LSB), read as Q3.(B-3).
+Values are odd codes ``v = 2*s + 1`` of ``B-1`` uniform bits ``u``, ``s`` being ``u`` read as a
+signed ``(B-1)``-bit integer (zero mean, symmetric, wiring ``{u, 1}`` in hardware, negation =
+invert all bits but the LSB), read as Q3.(B-3).
 
-* ``fixed``: ``z = v``. Its standard deviation is ``4/sqrt(3)``; the constant
-  ``c = sqrt(3)/4`` is folded into eps (c) and lr (c**2) instead of costing an adder per lane.
+* ``fixed``: ``z = v``. Its standard deviation is about ``4/sqrt(3)``; the constant ``c``
+  (:attr:`pezo.engine_params.EngineParams.fold`) is folded into eps (c) and lr (c**2) instead
+  of costing an adder per lane.
 * ``adaptive``: a fill batch of ``N = 2**n`` codes with sum of squares ``acc`` is rescaled to
   mean square ``T**2 = 2**(2B-6)``: ``E = bit_length(acc) - 1``, ``h = 2B - 6 + n - E``,
   ``q = h & 1``, ``e = (h + q)/2``, ``rom_v = rom[q][idx]`` with ``idx`` the 4 bits after
@@ -26,9 +28,12 @@ ROM_MANTISSA_BITS = 6   # M: rom values are round(2**M * g), 32..64
 SCALE_LATENCY = 3       # SCALE cycles before the first rewrite: leading one, ROM index, ROM
 
 
-def odd_code(u: int, value_bits: int) -> int:
-    """``2u + 1 - 2**(B-1)``: the zero-mean odd code of ``B-1`` uniform bits ``u``."""
-    return 2 * u + 1 - (1 << (value_bits - 1))
+def odd_code(u, value_bits: int):
+    """The zero-mean odd code of ``B-1`` uniform bits ``u`` (an int or an int64 tensor):
+    ``2*s + 1``, ``s`` the bits read as a signed ``(B-1)``-bit integer. The odd integers of
+    ``[-(2**(B-1)-1), 2**(B-1)-1]``; in hardware it is wiring (``{u, 1}``, no inverter)."""
+    half = 1 << (value_bits - 2)
+    return 2 * (((u + half) % (2 * half)) - half) + 1
 
 
 def adaptive_rom() -> list[list[int]]:

@@ -1,15 +1,18 @@
 """Fixed-point rules of the ZO update datapath, shared by its hardware and its golden model.
 
 Symbols (docs/update.md): parameters are signed ``Q(W-F).F`` codes (``update.param``), engine
-values are signed B-bit codes read as ``Q3.(B-3)`` (``engine.value_bits``), the host's
-``lr*g`` scalar is a signed ``Q(S-Fs).Fs`` code (``update.scalar``), ``eps = 2**-e``
-(``update.eps_shift``).
+values are signed B-bit codes with ``C`` fraction bits (``engine.value_bits``; ``C = B-3``, or 0
+for the +-1 codes of ``engine.source = "rademacher"``:
+:attr:`pezo.engine_params.EngineParams.code_frac`), the host's ``lr*g`` scalar is a signed
+``Q(S-Fs).Fs`` code (``update.scalar``), ``eps = 2**-e`` (``update.eps_shift``).
 
 * **delta** (perturbation, once per value): ``z * eps`` in the parameter format,
-  ``z * 2**ds`` with ``ds = F - (B-3) - e``; exact when ``ds >= 0``, else rounded to nearest,
+  ``z * 2**ds`` with ``ds = F - C - e``; exact when ``ds >= 0``, else rounded to nearest,
   ties to even (symmetric: ``delta(-z) = -delta(z)``, so the perturbation keeps zero mean).
 * **product** (update): ``s * z`` (exact, ``S + B`` bits) in the parameter format, shifted
-  right by ``ps = Fs + (B-3) - F`` rounding to nearest, ties to even (left, exact, if ``ps < 0``).
+  right by ``ps = Fs + C - F`` rounding to nearest, ties to even (left, exact, if ``ps < 0``).
+  With +-1 codes (``unit``) the rounding is symmetric, so ``product(s, z) = z * product(s, 1)``:
+  the hardware rounds the scalar once per pass and negates it per lane, with no multiplier.
 * **ops** (the term added to theta): ``PLUS`` and ``RESTORE`` ``+delta``, ``MINUS2``
   ``-(delta << 1)``, ``UPDATE`` ``-product``; the sum saturates to the parameter range and
   raises the sticky overflow flag. Without saturation PLUS, MINUS2, RESTORE return theta
@@ -26,6 +29,7 @@ from enum import IntEnum
 
 from pezo import fixed
 from pezo.config import Config
+from pezo.engine_params import EngineParams, Source
 
 __all__ = ["Op", "Cmd", "UpdateRules", "PIPELINE_DEPTH"]
 
@@ -64,11 +68,16 @@ class UpdateRules:
     S, Fs : int
         Scalar width and fraction bits.
     B : int
-        Engine value bits (``Q3.(B-3)``).
+        Engine value bits.
     eps_shift : int
         ``eps = 2**-eps_shift``.
     lanes, depth : int
         Parameters per word and per memory.
+    C : int
+        Fraction bits of an engine code (``B-3``; 0 for +-1).
+    unit : bool
+        Every code is +1 or -1 (``engine.source = "rademacher"``): the datapath has no
+        multiplier.
     """
 
     W: int
@@ -79,14 +88,18 @@ class UpdateRules:
     eps_shift: int
     lanes: int
     depth: int
+    C: int
+    unit: bool = False
 
     @classmethod
     def from_config(cls, cfg: Config) -> "UpdateRules":
         u, e = cfg.update, cfg.engine
         u.check_engine(e)
+        ep = EngineParams.from_config(e)
         pi, pf = u.param_format
         si, sf = u.scalar_format
-        return cls(pi + pf, pf, si + sf, sf, e.value_bits, u.eps_shift, e.lanes, u.depth)
+        return cls(pi + pf, pf, si + sf, sf, e.value_bits, u.eps_shift, e.lanes, u.depth, ep.code_frac,
+                   ep.source is Source.RADEMACHER)
 
     @property
     def words(self) -> int:
@@ -95,11 +108,11 @@ class UpdateRules:
 
     @property
     def delta_shift(self) -> int:
-        return self.F - (self.B - 3) - self.eps_shift
+        return self.F - self.C - self.eps_shift
 
     @property
     def product_shift(self) -> int:
-        return self.Fs + (self.B - 3) - self.F
+        return self.Fs + self.C - self.F
 
     @property
     def lo(self) -> int:

@@ -7,7 +7,6 @@ model replaying the loop computes the same losses and scalars bit for bit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +27,9 @@ class LeastSquares:
         Parameter fraction bits, scalar width and fraction bits (codes <-> floats).
     eps_eff : float
         ``2**-eps_shift / c``: the size of the hardware's perturbation ``2**-eps_shift * z``
-        measured against a unit-variance ``z_g = c * z`` (``c = 1`` adaptive, ``sqrt(3)/4``
-        fixed scale, whose codes have standard deviation ``1/c``; docs/engine.md "Scale").
+        measured against a unit-variance ``z_g = c * z`` (``c`` is
+        :attr:`pezo.engine_params.EngineParams.fold`: about ``sqrt(3)/4`` for uniform codes with
+        fixed scale, whose standard deviation is ``1/c``, else 1; docs/engine.md "Scale").
     lr : float
         Learning rate for unit-variance perturbations. The host loads ``c * lr * g``,
         ``g = (L+ - L-) / (2 eps_eff)``, so that the hardware's ``theta -= (c*lr*g) * z``
@@ -68,7 +68,3 @@ class LeastSquares:
         code = round(self.c * self.lr * g * 2.0 ** self.Fs)        # round half to even
         lim = 1 << (self.S - 1)
         return min(max(code, -lim), lim - 1)
-
-    @staticmethod
-    def scale_constant(mode: str) -> float:
-        return 1.0 if mode == "adaptive" else math.sqrt(3) / 4

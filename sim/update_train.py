@@ -26,7 +26,7 @@ def problem(cfg: Config, d: int = 16, n: int = 64, seed: int = 1, lr: float | No
     """The default problem for a configuration: ``lr = 0.8 / (d + 2)`` (SPSA's stable range for a
     unit-Hessian quadratic is ``lr < 2 / (d + 2)``)."""
     r = UpdateRules.from_config(cfg)
-    c = LeastSquares.scale_constant(cfg.engine.scale.mode)
+    c = cfg.engine.params.fold
     return LeastSquares(d=d, n=n, seed=seed, F=r.F, S=r.S, Fs=r.Fs, eps_eff=2.0 ** -r.eps_shift / c,
                         lr=0.8 / (d + 2) if lr is None else lr, c=c)
 

@@ -2,13 +2,13 @@
 
 Follows ``docs/engine.md`` register by register. Two ways to drive it, which can be mixed:
 
-* :meth:`Engine.step`: one rising edge with the ports ``begin``, ``replay``, ``d``, ``ready``,
+* :meth:`Engine.step`: one rising edge with the ports ``start``, ``replay``, ``d``, ``ready``,
   for the every-cycle co-simulation;
-* :meth:`Engine.passes`: whole ZO steps at once (begin, fill/scale, one pass), vectorised, as
+* :meth:`Engine.passes`: whole ZO steps at once (start, fill/scale, one pass), vectorised, as
   the perturbation source of training. The values of a pass do not depend on back-pressure,
   so ``passes`` gives exactly what ``step`` would and leaves every register as ``step`` would.
 * :meth:`Engine.start` and :meth:`Engine.values`: one step (or replay) at a time for long
-  passes: ``start`` runs the begin, fill and scale and moves the bank past the pass in O(1)
+  passes: ``start`` runs the step's start, fill and scale and moves the bank past the pass in O(1)
   (matrix powers), returning a :class:`Pass` (pool, offset, bank snapshot); ``values``
   regenerates the pass from it in chunks, computing only the bank bits the strategy reads (by
   the bank's recurrence, :mod:`pezo.sw.golden.lfsr`) and mapping codes to the output (e.g. z)
@@ -16,7 +16,8 @@ Follows ``docs/engine.md`` register by register. Two ways to drive it, which can
   ``STREAM_BEATS`` beats on; PeZO uses them directly so that no whole pass is ever held.
 
 ``rnd`` is the bank's ``out`` flattened: LFSR lane ``j`` holds bits ``[j*k, (j+1)*k)``. The
-odd code, ROM, scale and rescale rules come from :mod:`pezo.scale`, as the page requires.
+odd code, ROM, scale and rescale rules come from :mod:`pezo.scale`, every other rule (strategy
+traits, fill sizes, addresses, priming) from :class:`pezo.engine_params.EngineParams`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import torch
 
 from pezo import scale
 from pezo.config import Config
+from pezo.engine_params import EngineParams, Offset, Source
 from pezo.errors import PezoError
 from pezo.scale import odd_code
 from pezo.sw.golden.gaussian import BeatValues
@@ -82,7 +84,7 @@ class Pass:
     pool : torch.Tensor
         The pool's codes (int64 [P]); unused by strategy ``none``.
     offset : int
-        The read offset of ``pool``/``pool-sign``.
+        The read offset of the step (sequential strategies).
     """
 
     d: int
@@ -108,39 +110,40 @@ class Engine:
 
     Parameters
     ----------
-    cfg : Config
-        The configuration the hardware is built from; ``cfg.engine.check_bank()`` must pass
-        (the bank gives enough bits per cycle and has replay).
+    params : EngineParams or Config
+        The parameters the hardware is built from (``check_bank()`` must pass: the bank gives
+        enough bits per cycle and has replay).
 
     Notes
     -----
-    Ports: inputs ``begin``, ``replay``, ``d``, ``ready`` (absent = 0); outputs ``idle``,
+    Ports: inputs ``start``, ``replay``, ``d``, ``ready`` (absent = 0); outputs ``idle``,
     ``valid``, ``values`` (int64 [L], signed codes) and ``last``.
 
     Timing: ``step(inputs)`` is one rising edge; ``adv = ~ovalid | ready`` and the bank's
     ``en``/``snapshot``/``restore`` are combinational in the registers and the inputs of that
-    cycle, and the returned outputs are the registers after the edge. After ``begin`` in IDLE
-    the engine spends ``N`` FILL cycles (``2N + 3`` FILL + SCALE with adaptive scale, none for
-    strategy ``none``), then ``nb(d) + 1`` STREAM cycles with ``ready`` high, ``nb(d) =
-    ceil(d / L)``; a beat is transferred on a cycle with ``valid`` (registered) and ``ready``.
-    ``replay`` goes from IDLE straight to STREAM.
+    cycle, and the returned outputs are the registers after the edge. A pooled strategy spends
+    ``params.fill_cycles(filled)`` FILL/SCALE cycles after ``start``, then ``nb(d) + 1``
+    STREAM cycles with ``ready`` high, ``nb(d) = ceil(d / L)``; ``replay`` goes from IDLE
+    straight to STREAM. The direct stream (no pool, no Gaussian unit) shows its first beat in
+    the cycle after ``start``/``replay``. A beat is transferred on a cycle with ``valid``
+    (registered) and ``ready``.
     """
 
-    def __init__(self, cfg: Config):
-        e = cfg.engine
-        e.check_bank()                                 # the bank feeds every field, and has replay
-        self.cfg = cfg
-        self.L, self.B, self.D = e.lanes, e.value_bits, e.max_params
-        self.P, self.p, self.R = e.reuse.pool_size, e.reuse.index_bits, e.reuse.refresh
-        self.strategy = e.reuse.strategy
-        self.adaptive = e.scale.mode == "adaptive"
-        self.k, self.bank_lanes = e.lfsr.k, e.lfsr.lanes
-        self.bank = LfsrBank(e.lfsr)
+    def __init__(self, params: EngineParams | Config):
+        ep = params if isinstance(params, EngineParams) else EngineParams.from_config(params)
+        ep.check_bank()                                 # the bank feeds every field, and has replay
+        self.params = ep
+        self.L, self.B, self.D = ep.lanes, ep.value_bits, ep.max_params
+        self.P, self.p, self.R = ep.pool_size, ep.index_bits, ep.refresh
+        self.traits = ep.traits
+        self.adaptive = ep.adaptive
+        self.k, self.bank_lanes = ep.bank.k, ep.bank.lanes
+        self.bank = LfsrBank(ep.bank)
         self._reader = FieldReader(self.k)
         # A Gaussian source is a pipeline of `latency` stages, the last being the output
         # registers: a pass primes the other latency - 1 first (docs/engine.md).
-        self.gaussian = BeatValues(e) if e.source != "uniform" else None
-        self.prime_cycles = self.gaussian.spec.latency - 1 if self.gaussian else 0
+        self.gaussian = BeatValues(ep.engine) if ep.source.gaussian else None
+        self.prime_cycles = ep.prime_cycles
         self.reset()
 
     # -- state ------------------------------------------------------------------------------
@@ -149,22 +152,26 @@ class Engine:
         """All registers to their reset values; the bank to its seeds."""
         self.fsm = IDLE
         self.pool = torch.zeros(self.P, dtype=torch.int64)
-        self.wptr = self.filled = self.cnt = self.acc = self.offset = 0
+        self.wptr = self.filled = self.cnt = self.acc = self.offset = self.dprev = 0
+        self.rem = 0                                   # direct stream: values left, shown beat included
         self.rom_v = self.sa = 0                       # no reset value on the page; only read after SCALE latches
         self.nbeats = self.beat = 0
         self.ovalid = self.olast = 0
         self.ovalues = torch.zeros(self.L, dtype=torch.int64)
         self.prime = 0
         self.pipe: list[torch.Tensor] = []             # values inside a Gaussian unit's pipeline
-        # N of the batch being filled/scaled: P, or R for pool-shift once filled. Fixed at
-        # begin, because `filled` already reads 1 during the first step's SCALE.
+        # N of the batch being filled/scaled. Fixed at start, because `filled` already reads 1
+        # during the first step's SCALE.
         self.batch = self.P
         self.bank.reset()
 
     def outputs(self) -> dict:
         """What the ports show now. ``values`` and ``last`` are defined only while ``valid``
-        (the page: in hardware they are the pool's read registers, also used by SCALE); the
-        model keeps showing the last beat, so compare them only when ``valid`` is 1."""
+        (the page: in hardware they are the pool's read registers, also used by SCALE, or the
+        bank's register); compare them only when ``valid`` is 1."""
+        if self.params.direct:
+            return {"idle": int(not self.ovalid), "valid": self.ovalid,
+                    "values": self._direct_values(self._rnd()), "last": self.olast}
         return {"idle": int(self.fsm == IDLE), "valid": self.ovalid, "values": self.ovalues.clone(),
                 "last": self.olast}
 
@@ -172,6 +179,7 @@ class Engine:
         """Every register (and the bank's state and shadow), for comparisons and debugging."""
         return {"fsm": STATE_NAMES[self.fsm], "pool": self.pool.tolist(), "wptr": self.wptr,
                 "filled": self.filled, "cnt": self.cnt, "acc": self.acc, "offset": self.offset,
+                "dprev": self.dprev, "rem": self.rem,
                 "rom_v": self.rom_v, "sa": self.sa, "nbeats": self.nbeats, "beat": self.beat,
                 "ovalid": self.ovalid, "ovalues": self.ovalues.tolist(), "olast": self.olast,
                 "batch": self.batch, "prime": self.prime, "pipe": [v.tolist() for v in self.pipe],
@@ -191,17 +199,23 @@ class Engine:
         kmask = (1 << self.k) - 1
         return sum((v & kmask) << (j * self.k) for j, v in enumerate(self.bank.outputs()["out"].tolist()))
 
+    def _direct_values(self, rnd: int) -> torch.Tensor:
+        """The values the direct stream shows while the bank's port is ``rnd``."""
+        B = self.B
+        if self.params.source is Source.RADEMACHER:
+            return torch.tensor([1 - 2 * ((rnd >> lane) & 1) for lane in range(self.L)], dtype=torch.int64)
+        return torch.tensor([odd_code((rnd >> (lane * (B - 1))) & ((1 << (B - 1)) - 1), B) for lane in range(self.L)],
+                            dtype=torch.int64)
+
     def _value(self, i: int, lane: int, rnd: int) -> int:
-        """Value of parameter ``i`` (on lane ``lane``) loaded with ``r = rnd``."""
-        B, P, p = self.B, self.P, self.p
-        if self.strategy == "none":
-            return odd_code((rnd >> (lane * (B - 1))) & ((1 << (B - 1)) - 1), B)
-        if self.strategy in ("pool", "pool-sign"):
-            v = int(self.pool[(i + self.offset) % P])
-            if self.strategy == "pool-sign" and (rnd >> lane) & 1:
-                v = negate_code(v, B)
-            return v
-        return int(self.pool[(rnd >> (lane * p)) & (P - 1)])
+        """Value of parameter ``i`` (on lane ``lane``) loaded with ``r = rnd`` (pooled)."""
+        t = self.traits
+        if t.index:
+            return int(self.pool[(rnd >> (lane * self.p)) & (self.P - 1)])
+        v = int(self.pool[self.params.pool_address(i, self.offset)])
+        if t.sign and (rnd >> lane) & 1:
+            v = negate_code(v, self.B)
+        return v
 
     def _push_unit(self) -> None:
         """One enabled cycle of the Gaussian units: the bank word enters, the oldest leaves."""
@@ -220,19 +234,54 @@ class Engine:
     def step(self, inputs: dict | None = None) -> dict:
         """One rising edge; returns :meth:`outputs` after it."""
         inputs = inputs or {}
-        begin, replay, ready = (int(bool(inputs.get(name, 0))) for name in ("begin", "replay", "ready"))
+        start, replay, ready = (int(bool(inputs.get(name, 0))) for name in ("start", "replay", "ready"))
         ctl = {"en": 0, "snapshot": 0, "restore": 0}
+        if self.params.direct:
+            self._step_direct(start, replay, ready, inputs, ctl)
+        else:
+            self._step_pooled(start, replay, ready, inputs, ctl)
+        self.bank.step(ctl)
+        return self.outputs()
+
+    def _step_direct(self, start: int, replay: int, ready: int, inputs: dict, ctl: dict) -> None:
+        L = self.L
+        if not self.ovalid:
+            if start:
+                ctl["snapshot"] = 1                      # the state that shows beat 0
+            elif replay:
+                ctl["restore"] = 1
+            if start or replay:
+                d = int(inputs.get("d", 0))
+                self.nbeats, self.beat = self._nb(d), 0
+                if d:
+                    self.ovalid, self.olast, self.rem = 1, int(d <= L), d
+        elif ready:
+            ctl["en"] = 1
+            self.beat += 1
+            if self.olast:
+                self.ovalid = 0
+            self.olast = int(self.rem <= 2 * L)
+            self.rem -= L
+
+    def _step_pooled(self, start: int, replay: int, ready: int, inputs: dict, ctl: dict) -> None:
         B, P = self.B, self.P
+        ep, t = self.params, self.traits
         if self.fsm == IDLE:
-            if begin or replay:
+            if start or replay:
                 self.prime = self.prime_cycles
-            if begin:
-                self.nbeats, self.beat = self._nb(inputs.get("d", 0)), 0
-                if self.strategy == "none":
+            if start:
+                d = int(inputs.get("d", 0))
+                self.nbeats, self.beat = self._nb(d), 0
+                if t.offset is Offset.CARRY:
+                    if self.filled:
+                        self.offset = (self.offset + self.dprev) % P
+                    self.dprev = d % P
+                n = ep.fill_size(bool(self.filled)) if t.pool else 0
+                if n == 0:
                     self.fsm = STREAM
                 else:
-                    self.batch = self.R if self.strategy == "pool-shift" and self.filled else self.P
-                    self.cnt, self.acc, self.fsm = self.batch, 0, FILL
+                    self.batch = n
+                    self.cnt, self.acc, self.fsm = n, 0, FILL
             elif replay:
                 ctl["restore"] = 1
                 self.nbeats, self.beat, self.fsm = self._nb(inputs.get("d", 0)), 0, STREAM
@@ -246,7 +295,7 @@ class Engine:
             last = self.cnt == 1
             self.cnt -= 1
             if last:
-                if self.strategy in ("pool", "pool-sign"):
+                if t.offset is Offset.RANDOM:
                     self.offset = (rnd >> (B - 1)) & (P - 1)
                 self.filled = 1
                 if self.adaptive:
@@ -281,17 +330,28 @@ class Engine:
                 self.olast = int(self.beat == self.nbeats - 1)
                 self.ovalid = 1
                 self.beat += 1
-                ctl["en"] = 1
+                ctl["en"] = int(ep.stream_reads_bank)
             elif adv:
                 self.ovalid, self.fsm = 0, IDLE
-        self.bank.step(ctl)
-        return self.outputs()
 
     # -- whole steps, vectorised ------------------------------------------------------------
 
     def _fields(self, words: torch.Tensor, starts: tuple[int, ...], width: int) -> torch.Tensor:
         """Bit fields ``rnd[s +: width]`` for each start ``s``: [rows, len(starts)]."""
         return self._reader(words, starts, width)
+
+    def _start_registers(self, d: int) -> int:
+        """The IDLE ``start`` edge of a pooled engine: the registers it sets (the carried
+        offset of ``pre-generation``); returns the fill size of the step."""
+        if self.traits.offset is Offset.CARRY:
+            if self.filled:
+                self.offset = (self.offset + self.dprev) % self.P
+            self.dprev = d % self.P
+        return self.params.fill_size(bool(self.filled)) if self.traits.pool else 0
+
+    def _pass_advances(self, nb: int) -> int:
+        """Bank cycles of a pass: priming and beats, when the stream reads the bank."""
+        return self.prime_cycles + nb if self.params.stream_reads_bank else 0
 
     def _fill_batch(self, words: torch.Tensor) -> None:
         """FILL (and SCALE) of one step from its fill cycles' bank words."""
@@ -302,31 +362,34 @@ class Engine:
         self.pool[idx] = v
         self.wptr = (self.wptr + n) % P
         self.acc = sum(x * x for x in v.tolist())          # exact: overflows int64 for B >= 29
-        if self.strategy in ("pool", "pool-sign"):
+        if self.traits.offset is Offset.RANDOM:
             self.offset = int(self._fields(words[-1:], (B - 1,), self.p)[0, 0])
-        self.filled, self.cnt = 1, 0
+        self.filled, self.cnt, self.batch = 1, 0, n
         if self.adaptive:
             self.rom_v, self.sa = scale.scale_params(self.acc, B, n.bit_length() - 1)
             self.pool[idx] = _rescale_tensor(v, self.rom_v, self.sa, B)
 
-    def _beats(self, words: torch.Tensor, pool: torch.Tensor, offset: int, first: int = 0) -> torch.Tensor:
+    def _beats(self, words: torch.Tensor | None, pool: torch.Tensor, offset: int, first: int = 0,
+               nb: int | None = None) -> torch.Tensor:
         """Values [nb, L] of the beats ``first, first + 1, ...`` loaded from the bank words
-        [nb, lanes], reading ``pool`` and ``offset``."""
-        nb, L, B, P, p = words.shape[0], self.L, self.B, self.P, self.p
-        if self.strategy == "none":
-            u = self._fields(words, tuple(l * (B - 1) for l in range(L)), B - 1)
-            return u.mul_(2).add_(1 - (1 << (B - 1)))
-        if self.strategy in ("pool", "pool-sign"):
-            # pool[(i + o) mod P] is the pool rotated by o (and by the first beat's i), repeated
-            rolled = torch.roll(pool, -((offset + first * L) % P))
-            vals = rolled.repeat(-(-nb * L // P))[:nb * L].view(nb, L)
-            if self.strategy == "pool-sign":
-                # negation is z ^ (2**B - 2); on sign-extended codes that is z ^ -2
-                flip = self._fields(words, tuple(range(L)), 1).mul_(-2)
-                vals = vals.bitwise_xor(flip)
-            return vals
-        idx = self._fields(words, tuple(l * p for l in range(L)), p)
-        return torch.from_numpy(pool.numpy().take(idx.numpy()))   # numpy's take: faster than index_select
+        [nb, lanes] (``None`` where the strategy reads no bank bits; then ``nb`` says how
+        many), reading ``pool`` and ``offset``."""
+        nb = words.shape[0] if words is not None else nb
+        L, B, P, p, t = self.L, self.B, self.P, self.p, self.traits
+        if self.params.source is Source.RADEMACHER:
+            return self._fields(words, tuple(range(L)), 1).mul_(-2).add_(1)
+        if not t.pool:
+            return odd_code(self._fields(words, tuple(l * (B - 1) for l in range(L)), B - 1), B)
+        if t.index:
+            idx = self._fields(words, tuple(l * p for l in range(L)), p)
+            return torch.from_numpy(pool.numpy().take(idx.numpy()))   # numpy's take: faster than index_select
+        i = torch.arange(first * L, (first + nb) * L)
+        vals = pool[self.params.pool_address(i, offset)].view(nb, L)
+        if t.sign:
+            # negation is z ^ (2**B - 2); on sign-extended codes that is z ^ -2
+            flip = self._fields(words, tuple(range(L)), 1).mul_(-2)
+            vals = vals.bitwise_xor(flip)
+        return vals
 
     # -- one pass at a time, values in chunks -------------------------------------------------
 
@@ -336,35 +399,44 @@ class Engine:
         return next(t for t in (torch.int8, torch.int16, torch.int32, torch.int64)
                     if torch.iinfo(t).bits >= self.B)
 
+    def _end_pass(self, d: int, nb: int) -> None:
+        """Registers as a pass of ``nb`` beats leaves them (back in IDLE)."""
+        if nb:
+            self.olast = 1
+            if self.params.direct:
+                self.rem = d - nb * self.L
+        self.nbeats, self.beat, self.ovalid, self.fsm, self.prime = nb, nb, 0, IDLE, 0
+
     def start(self, d: int, replay: bool = False) -> Pass:
-        """``begin`` (or with ``replay``, ``replay``) from IDLE and the whole step back to IDLE,
+        """``start`` (or with ``replay``, ``replay``) from IDLE and the whole step back to IDLE,
         leaving every register as :meth:`step` would, without computing the pass's values.
 
         Returns the :class:`Pass` that :meth:`values` regenerates them from. Costs the fill
-        (P bank cycles) and a few matrix powers, whatever ``d``.
+        (at most P bank cycles) and a few matrix powers, whatever ``d``.
         """
-        if self.fsm != IDLE:
+        if self.fsm != IDLE or self.ovalid:
             raise PezoError(f"start() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
         nb = self._nb(d)
         if replay:
             self.bank.step({"restore": 1})
-        elif self.strategy != "none":
-            n = self.R if self.strategy == "pool-shift" and self.filled else self.P
-            en = torch.ones(n + 1, dtype=torch.int64)
-            en[0] = 0                                   # the begin cycle (IDLE) does not advance the bank
-            self.batch = n
-            self._fill_batch(self.bank.run(n + 1, {"en": en})["out"][:n])
-        pr = self.prime_cycles
-        state = self.bank.stream(pr + nb)               # priming cycles, then one per beat
+        elif not self.params.direct:
+            n = self._start_registers(int(d))
+            if n:
+                en = torch.ones(n + 1, dtype=torch.int64)
+                en[0] = 0                               # the start cycle (IDLE) does not advance the bank
+                self._fill_batch(self.bank.run(n + 1, {"en": en})["out"][:n])
+        pr, adv = self.prime_cycles, self._pass_advances(nb)
+        if self.params.direct:
+            adv = nb
+        state = self.bank.stream(adv)                   # snapshot, then priming cycles and beats
         if self.gaussian:
             # only the last latency words decide the pipeline registers
             tail = max(0, nb - 1)
             self._advance_units(self.gaussian(self.bank.words(state, tail, pr + nb - tail)))
-        elif nb:
-            self.ovalues = self._beats(self.bank.words(state, nb - 1, 1), self.pool, self.offset, nb - 1)[0]
-        if nb:
-            self.olast = 1
-        self.nbeats, self.beat, self.ovalid, self.fsm, self.prime = nb, nb, 0, IDLE, 0
+        elif nb and not self.params.direct:
+            words = self.bank.words(state, nb - 1, 1) if self.params.stream_reads_bank else None
+            self.ovalues = self._beats(words, self.pool, self.offset, nb - 1, nb=1)[0]
+        self._end_pass(int(d), nb)
         return Pass(int(d), nb, state, self.pool.clone(), self.offset)
 
     def values(self, pass_: Pass, convert: Callable[[torch.Tensor], torch.Tensor] | None = None,
@@ -373,20 +445,22 @@ class Engine:
         1-D chunks of at most ``beats * L`` values, in order, ``d`` in all.
 
         ``convert`` maps int64 codes to the output dtype element by element (default: the
-        codes as :attr:`code_dtype`). With the uniform source it is applied to the few codes a
-        pass can show (the pool and its negation, or the 2**(B-1) odd codes), not per value.
-        A chunk is valid only until the next one is requested (buffers are reused). Only the
-        bank bits the strategy reads are computed; ``pool`` reads none.
+        codes as :attr:`code_dtype`). With the uniform and Rademacher sources it is applied to
+        the few codes a pass can show (the pool and its negation, the odd codes, +-1), not per
+        value. A chunk is valid only until the next one is requested (buffers are reused).
+        Only the bank bits the strategy reads are computed; sequential strategies without
+        signs read none.
         """
         convert = convert or (lambda c: c.to(self.code_dtype))
         beats = max(1, beats)
-        if self.gaussian is None and self.strategy == "pool":
+        t = self.traits
+        if self.gaussian is not None:
+            yield from self._word_values(pass_, convert, beats)
+        elif t.pool and not t.index and not t.sign:
             yield from self._pool_values(pass_, convert, beats)
-        elif self.gaussian is None and self.strategy == "pool-sign" and self.L <= self.k \
-                and (self.L <= 8 or self.L % 8 == 0):
+        elif t.sign and self.L <= self.k and (self.L <= 8 or self.L % 8 == 0):
             yield from self._sign_values(pass_, convert, beats)
-        elif self.gaussian is None and (self.strategy in ("pool-index", "pool-shift")
-                                        or (self.strategy == "none" and self.B <= 17)):
+        elif t.index or self.params.source is Source.RADEMACHER or (not t.pool and self.B <= 17):
             yield from self._table_values(pass_, convert, beats)
         else:
             yield from self._word_values(pass_, convert, beats)
@@ -399,10 +473,12 @@ class Engine:
         return torch.roll(pass_.pool, -(pass_.offset % self.P))
 
     def _pool_values(self, pass_: Pass, convert, beats: int) -> Iterator[torch.Tensor]:
-        # the same pool rotation repeats every P values: one pattern serves every chunk
-        while beats * self.L % self.P:
+        # the read pattern repeats every pool_period values: one pattern serves every chunk
+        period = self.params.pool_period
+        while beats * self.L % period:
             beats += 1
-        pattern = convert(self._rolled(pass_)).repeat(-(-beats * self.L // self.P))[:beats * self.L]
+        pattern = convert(pass_.pool[self.params.pool_address(torch.arange(period), pass_.offset)])
+        pattern = pattern.repeat(beats * self.L // period)
         for done in range(0, pass_.nb, beats):
             yield pattern[:self._cut(pass_, done, min(beats, pass_.nb - done))]
 
@@ -435,10 +511,13 @@ class Engine:
             done += rows
 
     def _table_values(self, pass_: Pass, convert, beats: int) -> Iterator[torch.Tensor]:
-        # none: odd(u) of a (B-1)-bit field; pool-index/-shift: pool[r[l*p +: p]]: a lookup of
-        # the converted table by each lane's field
+        # Rademacher: 1 - 2r of a 1-bit field; uniform without a pool: odd(u) of a (B-1)-bit
+        # field; pool-index/-shift: pool[r[l*p +: p]]: a lookup of the converted table by
+        # each lane's field
         L, B, p = self.L, self.B, self.p
-        if self.strategy == "none":
+        if self.params.source is Source.RADEMACHER:
+            width, table = 1, convert(torch.tensor([1, -1], dtype=torch.int64)).numpy()
+        elif not self.traits.pool:
             width, table = B - 1, convert(odd_code(torch.arange(1 << (B - 1)), B)).numpy()
         else:
             width, table = p, convert(pass_.pool).numpy()
@@ -494,12 +573,12 @@ class Engine:
     def passes(self, steps: int, d: int, replays: int = 0) -> torch.Tensor:
         """Values of ``steps`` consecutive ZO steps of ``d`` parameters: [steps, d] int64 codes.
 
-        Each step is ``begin`` (from IDLE), its FILL/SCALE, and one pass; the model ends in
+        Each step is ``start`` (from IDLE), its FILL/SCALE, and one pass; the model ends in
         IDLE exactly as :meth:`step` would leave it. ``replays`` replays after each pass
         change no register (a replay restores the bank to the pass's snapshot and loads the
         same beats again), so they are accepted for symmetry and cost nothing.
         """
-        if self.fsm != IDLE:
+        if self.fsm != IDLE or self.ovalid:
             raise PezoError(f"passes() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
         if steps < 0 or replays < 0:
             raise PezoError(f"steps = {steps} and replays = {replays} must be >= 0")
@@ -509,19 +588,22 @@ class Engine:
             for t in range(steps):
                 self._collect(self.start(d), out[t])
             return out
-        pr = self.prime_cycles
-        span = max(pr + nb, 1)          # bank cycles of a pass: priming, then one per beat
+        if self.params.direct:
+            return self._direct_passes(steps, d, nb, out)
+        pr, adv = self.prime_cycles, self._pass_advances(nb)
+        span = max(adv, 1)              # bank cycles of a pass: its snapshot, priming and beats
         t = 0
         while t < steps:
-            # Fill sizes of the steps in this chunk: the first pool-shift step fills all P.
+            # Fill sizes of the steps in this chunk (the first pool-shift step fills all P,
+            # pre-generation only its first).
             sizes, filled, cycles = [], self.filled, 0
             while t + len(sizes) < steps and (
                     not sizes or (cycles + self.P + span) * self.bank_lanes <= _CHUNK_ELEMS):
-                n = 0 if self.strategy == "none" else self.R if self.strategy == "pool-shift" and filled else self.P
-                filled = filled or self.strategy != "none"
+                n = self.params.fill_size(bool(filled)) if self.traits.pool else 0
+                filled = filled or n > 0
                 sizes.append(n)
                 cycles += n + span
-            # Bank control over the cycles that touch it: the first begin's IDLE cycle (en 0,
+            # Bank control over the cycles that touch it: the first start's IDLE cycle (en 0,
             # which also keeps every snapshot inside the range run() computes), then per step
             # its fill cycles (en) and its pass: snapshot on the first cycle, en on each
             # priming cycle and beat (a pass with neither only snapshots).
@@ -530,15 +612,15 @@ class Engine:
             en[0], c = 0, 1
             for n in sizes:
                 snap[c + n] = 1
-                if pr + nb == 0:
+                if adv == 0:
                     en[c + n] = 0
                 c += n + span
             # row c of run() is the out port after edge c, i.e. rnd during cycle c + 1
             words = self.bank.run(cycles + 1, {"en": en, "snapshot": snap})["out"][:-1]
             c = 0
             for n in sizes:
+                self._start_registers(d)
                 if n:
-                    self.batch = n
                     self._fill_batch(words[c:c + n])
                     c += n
                 if self.gaussian:
@@ -546,15 +628,30 @@ class Engine:
                     vals = self.gaussian(words[c:c + pr + nb])
                     out[t] = vals[:nb].reshape(-1)[:d]
                     self._advance_units(vals)
-                    if nb:
-                        self.olast = 1
                 elif nb:
-                    vals = self._beats(words[c:c + nb], self.pool, self.offset)
+                    vals = self._beats(words[c:c + nb] if adv else None, self.pool, self.offset, nb=nb)
                     out[t] = vals.view(-1)[:d]
-                    self.ovalues, self.olast = vals[-1].clone(), 1
+                    self.ovalues = vals[-1].clone()
+                self._end_pass(d, nb)
                 c += span
                 t += 1
-            self.nbeats, self.beat, self.ovalid, self.fsm, self.prime = nb, nb, 0, IDLE, 0
+        return out
+
+    def _direct_passes(self, steps: int, d: int, nb: int, out: torch.Tensor) -> torch.Tensor:
+        """:meth:`passes` of the direct stream: step after step, ``nb`` consecutive bank words,
+        each step's first one snapshotted at its ``start``."""
+        t = 0
+        per = max(1, _CHUNK_ELEMS // max(nb * self.bank_lanes, 1))
+        while t < steps:
+            m = min(per, steps - t)
+            first = self.bank.state.clone()
+            if nb:
+                vals = self._beats(self.bank.words(first, 0, m * nb), self.pool, self.offset)
+                out[t:t + m] = vals.view(m, nb * self.L)[:, :d]
+            for _ in range(m):
+                self.bank.stream(nb)
+                self._end_pass(d, nb)
+            t += m
         return out
 
     def replay(self, d: int) -> torch.Tensor:
@@ -562,34 +659,39 @@ class Engine:
         IDLE (the bank restores the pass's snapshot and loads the same beats again), leaving
         every register as :meth:`step` would. Equal to the last pass of :meth:`passes` for the
         same ``d``; this is the hardware replay recomputed, not a stored copy."""
-        if self.fsm != IDLE:
+        if self.fsm != IDLE or self.ovalid:
             raise PezoError(f"replay() needs the engine in IDLE, it is in {STATE_NAMES[self.fsm]}")
         nb = self._nb(d)
         if nb >= STREAM_BEATS:
             return self._collect(self.start(d, replay=True), torch.empty(d, dtype=torch.int64))
-        pr = self.prime_cycles
+        if self.params.direct:
+            self.bank.step({"restore": 1})
+            first = self.bank.stream(nb)
+            self._end_pass(d, nb)
+            if not nb:
+                return torch.empty(0, dtype=torch.int64)
+            return self._beats(self.bank.words(first, 0, nb), self.pool, self.offset).view(-1)[:d]
+        pr, adv = self.prime_cycles, self._pass_advances(nb)
         # edge 0: restore; edge 1: snapshot (first STREAM cycle) and the first en (a priming
         # cycle with a Gaussian source, else the first beat); then the other priming cycles and
         # beats. Row c of run() is rnd during the pass's c-th cycle.
-        n = max(pr + nb, 1) + 1
+        n = max(adv, 1) + 1
         en = torch.ones(n, dtype=torch.int64)
         en[0] = 0
-        if pr + nb == 0:
+        if adv == 0:
             en[1] = 0
         snap = torch.zeros(n, dtype=torch.int64)
         snap[1] = 1
         rest = torch.zeros(n, dtype=torch.int64)
         rest[0] = 1
         words = self.bank.run(n, {"en": en, "snapshot": snap, "restore": rest})["out"][:pr + nb]
-        self.nbeats, self.beat, self.ovalid, self.fsm, self.prime = nb, nb, 0, IDLE, 0
+        self._end_pass(d, nb)
         if self.gaussian:
             vals = self.gaussian(words)
             self._advance_units(vals)
-            if nb:
-                self.olast = 1
             return vals[:nb].reshape(-1)[:d]
         if not nb:
             return torch.empty(0, dtype=torch.int64)
-        vals = self._beats(words, self.pool, self.offset)
-        self.ovalues, self.olast = vals[-1].clone(), 1
+        vals = self._beats(words if adv else None, self.pool, self.offset, nb=nb)
+        self.ovalues = vals[-1].clone()
         return vals.view(-1)[:d]                       # vals is this call's own tensor: no copy

@@ -187,8 +187,8 @@ class LfsrBank:
 
     Inputs (``step``/``run``): ``en``, and with replay ``snapshot`` and ``restore``; absent
     inputs are 0, except ``en`` which defaults to 1 in ``run`` (a free-running bank).
-    Outputs: ``out`` [lanes] (``k`` bits per lane, raw pattern: the top ``k`` bits of
-    ``state ^ seed``, as the hardware register holds them) and ``state`` [lanes].
+    Outputs: ``out`` [lanes] (``k`` bits per lane, raw pattern: the top ``k`` bits of the
+    state) and ``state`` [lanes].
     """
 
     def __init__(self, cfg: LfsrConfig):
@@ -209,8 +209,7 @@ class LfsrBank:
         self.shadow_pos = 0
 
     def _out(self, state: torch.Tensor) -> torch.Tensor:
-        # the hardware register holds state ^ seed (it resets to 0 on every FPGA family)
-        return ((state ^ self.seeds) >> self._shift) & self._kmask
+        return (state >> self._shift) & self._kmask
 
     def outputs(self) -> dict[str, torch.Tensor]:
         """What the ports show now."""
@@ -401,18 +400,15 @@ class LfsrBank:
         def narrow(states: np.ndarray) -> np.ndarray:
             return ((states[:, :lanes] >> shift) & mask).astype(dt)
 
-        seed = narrow(self.seeds.numpy()[None])           # the register holds state ^ seed
         lags = recurrence_lags(self.params)
         if not lags:
             # into reused buffers: fresh ones per chunk cost page faults comparable to the work
             out = np.empty((chunk, lanes), dtype=dt)
             wide = out.view(np.int64) if dt == np.uint64 else np.empty((chunk, lanes), dtype=np.int64)
-            seed64 = (self.seeds.numpy()[:lanes] >> shift) & mask
             for states in self._state_chunks(state, n, chunk):
                 rows = len(states)
                 np.right_shift(states[:, :lanes], shift, out=wide[:rows])
                 wide[:rows] &= mask
-                wide[:rows] ^= seed64
                 if wide.base is not out:
                     np.copyto(out[:rows], wide[:rows], casting="unsafe")
                 yield out[:rows]
@@ -431,7 +427,7 @@ class LfsrBank:
                 base, have = base + have - hist, hist
             _grow(buf, have, done + rows - base, lags)
             have = max(have, done + rows - base)
-            np.bitwise_xor(buf[done - base:done - base + rows], seed, out=out[:rows])
+            np.copyto(out[:rows], buf[done - base:done - base + rows])
             done += rows
             yield out[:rows]
 

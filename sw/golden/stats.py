@@ -92,9 +92,11 @@ Periodicity (``rank``, ``rank_max``, ``eff_dim``, ``fold_rank_min``)
     A separate run from reset of ``rank_steps`` steps (default 2P) of ``rank_d`` parameters
     (default 16P): numerical rank of the [rank_steps, rank_d] matrix of values and its effective
     dimension (participation ratio of the singular values, ``(sum s**2)**2 / sum s**4``). Every
-    ``pool`` vector is P-periodic, so its rank is <= P (DESIGN 4.2); the others reach
-    ``rank_max = min(rank_steps, rank_d)``. ``fold_rank_min``: the smallest rank over the
-    steps of one vector folded to [d/P, P] (1 for ``pool``, P otherwise).
+    ``pool`` and ``pre-generation`` vector is P-periodic and every ``on-the-fly`` vector is a
+    fixed linear map of its P pool entries, so their rank is <= P (DESIGN 4.2, docs/engine.md);
+    the others reach ``rank_max = min(rank_steps, rank_d)``. ``fold_rank_min``: the smallest
+    rank over the steps of one vector folded to [d/P, P] (1 for ``pool`` and
+    ``pre-generation``, P otherwise).
 """
 
 from __future__ import annotations
@@ -106,12 +108,12 @@ import torch
 from scipy import stats as sps
 
 from pezo.config import Config
+from pezo.engine_params import Refill
 from pezo.scale import scale_params
 from pezo.sw.golden.engine import Engine
 
-__all__ = ["engine_stats", "adaptive_var_bound", "gaussian_quality", "run_steps"]
+__all__ = ["engine_stats", "adaptive_var_bound", "gaussian_quality", "run_steps", "kind_of"]
 
-C_FOLD = math.sqrt(3) / 4
 UNIFORM_KURTOSIS_M1 = 0.8       # (mu4 / sigma**4) - 1 for a uniform law: Var(sample var) = 0.8 s**4 / n
 
 
@@ -130,14 +132,11 @@ def run_steps(cfg: Config, steps: int, d: int) -> dict:
     new = []
     for t in range(steps):
         wptr, filled = eng.wptr, eng.filled
+        n = eng.params.fill_size(bool(filled)) if eng.traits.pool else 0
         values[t] = eng.passes(1, d)[0]
         pools[t] = eng.pool
         offsets[t] = eng.offset
-        if eng.strategy == "none":
-            new.append(torch.empty(0, dtype=torch.int64))
-        else:
-            n = eng.R if eng.strategy == "pool-shift" and filled else eng.P
-            new.append((wptr + torch.arange(n)) % eng.P)
+        new.append((wptr + torch.arange(n)) % eng.P)
     return {"values": values, "pools": pools, "offsets": offsets, "new": new}
 
 
@@ -221,9 +220,16 @@ def _bits_to_int(bits: np.ndarray) -> list[int]:
     return [int.from_bytes(r.tobytes(), "little") for r in packed]
 
 
-def _entry_lifetimes(strategy: str, steps: int, P: int, R: int) -> np.ndarray:
+def kind_of(cfg: Config) -> str:
+    """The statistical family of a configuration's strategy: ``fresh``, ``pool``, ``sign`` or
+    ``index`` (see the module docstring)."""
+    t = cfg.engine.params.traits
+    return "fresh" if not t.pool else "index" if t.index else "sign" if t.sign else "pool"
+
+
+def _entry_lifetimes(shift: bool, steps: int, P: int, R: int) -> np.ndarray:
     """Steps each fresh pool entry is part of the pool (the weights of the pool mean)."""
-    if strategy == "pool-shift":
+    if shift:
         born = np.zeros(P, dtype=np.int64)           # step at which each position was written
         life = []
         for t in range(1, steps):
@@ -247,19 +253,24 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     ``histogram``, ``code_counts`` holds how often each code ``-2**(B-1) .. 2**(B-1)-1`` occurs.
     """
     e = cfg.engine
-    L, B, P, R = e.lanes, e.value_bits, e.reuse.pool_size, e.reuse.refresh
-    strategy, adaptive = e.reuse.strategy, e.scale.mode == "adaptive"
+    ep = e.params
+    if ep.source.gaussian:
+        raise ValueError("engine_stats is for the uniform and Rademacher sources; see gaussian_quality")
+    L, B, P, R = ep.lanes, ep.value_bits, ep.pool_size, ep.refresh
+    kind, adaptive, refill = kind_of(cfg), ep.adaptive, ep.traits.refill
     if d % L or d % P or steps < 2:
         raise ValueError(f"d = {d} must be a multiple of lanes {L} and pool_size {P}, steps >= 2")
+    bins = min(bins, 1 << (B - 1))
     gbits = bins.bit_length() - 1
-    if bins != 1 << gbits or not 2 <= bins <= 1 << (B - 1):
+    if bins != 1 << gbits or bins < 2:
         raise ValueError(f"bins = {bins} must be a power of two in 2..2**(B-1)")
-    T = 2.0 ** (B - 3)
+    T = 2.0 ** ep.code_frac
     nb = d // L
     run = run_steps(cfg, steps, d)
     codes, pools, offsets = run["values"], run["pools"], run["offsets"]
     x = codes.double() / T                                          # [steps, d] real values
-    out: dict = {"strategy": strategy, "scale": e.scale.mode, "lanes": L, "value_bits": B,
+    out: dict = {"strategy": ep.strategy.value, "source": ep.source.value, "kind": kind,
+                 "scale": e.scale.mode, "lanes": L, "value_bits": B,
                  "pool_size": P, "refresh": R, "steps": steps, "d": d,
                  "taps": list(e.lfsr.params.taps), "seed": e.lfsr.seed,
                  "state_bits": e.lfsr.lanes * e.lfsr.width}
@@ -271,14 +282,15 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     n = steps * d
     mean, var = float(x.mean()), float(x.var(unbiased=False))
     var_target = 1.0 if adaptive else (4.0 ** (B - 1) - 1) / 3 / T ** 2
-    c2 = 1.0 if adaptive else C_FOLD ** 2
-    if strategy == "none":
+    c2 = ep.fold ** 2
+    fills = 1 if refill is Refill.ONCE else steps          # pools drawn over the run
+    if kind == "fresh":
         n_mean = n_var = float(n)
-    elif strategy in ("pool", "pool-sign"):
-        n_var = float(steps * P)
-        n_mean = float(n) if strategy == "pool-sign" else n_var
+    elif kind in ("pool", "sign"):
+        n_var = float(fills * P)
+        n_mean = float(n) if kind == "sign" else n_var
     else:
-        life = _entry_lifetimes(strategy, steps, P, R)
+        life = _entry_lifetimes(refill is Refill.SHIFT, steps, P, R)
         frac = float((life ** 2).sum()) / (steps * P) ** 2 + 1.0 / n   # Var(mean) / sigma**2
         n_mean = n_var = 1.0 / frac
     out.update(mean=mean, var=var, var_target=var_target, var_folded=c2 * var,
@@ -288,7 +300,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     out["mean_z"] = out["mean"] / out["mean_se"]
     out["var_z"] = (var - var_target) / out["var_se"]
     if adaptive:
-        sizes = {P.bit_length() - 1} | ({R.bit_length() - 1} if strategy == "pool-shift" and steps > 1 else set())
+        sizes = {n.bit_length() - 1 for n in ep.batch_sizes}
         out["adaptive_var_bound"] = max(adaptive_var_bound(B, s) for s in sizes)
         out["round_var"] = 1.0 / (3 * T * T)
     else:
@@ -302,20 +314,20 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
 
     # the strategy's fresh categorical variable, and its per-step marginal, for the serial tests
     flips = None
-    if strategy == "pool-sign":
-        idx = (torch.arange(d)[None, :] + offsets[:, None]) % P
+    if kind == "sign":
+        idx = ep.pool_address(torch.arange(d)[None, :], offsets[:, None])
         base = torch.gather(pools, 1, idx)
         flips = (codes != base).view(steps, nb, L).long()
 
     def categories(nbin: int) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(cat [steps, nb, L], q [steps, nbin]) or None when nothing is fresh."""
-        if strategy == "none":
+        if kind == "fresh":
             u = (v3 + half - 1) // 2
             return u >> (B - 1 - (nbin.bit_length() - 1)), torch.full((steps, nbin), 1.0 / nbin,
                                                                          dtype=torch.float64)
-        if strategy == "pool-sign":                   # the sign flip: two categories whatever nbin
+        if kind == "sign":                            # the sign flip: two categories whatever nbin
             return flips, torch.full((steps, 2), 0.5, dtype=torch.float64)
-        if strategy == "pool":
+        if kind == "pool":
             return None
         if adaptive:
             qs = torch.quantile(pools.double().flatten(), torch.arange(1, nbin, dtype=torch.float64) / nbin)
@@ -331,7 +343,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
 
     # -- per-lane uniformity --------------------------------------------------------------------
     lane_p, dof_sum, chi_sum = None, 0, 0.0
-    if strategy == "none":
+    if kind == "fresh":
         ps = []
         for lane in range(L):
             cnt = np.bincount(((v3[..., lane] + half - 1) // 2).flatten().numpy(), minlength=half)
@@ -339,7 +351,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
             ps.append(float(sps.chi2.sf(c, dof)))
             chi_sum, dof_sum = chi_sum + c, dof_sum + dof
         lane_p = _bonferroni(ps)
-    elif strategy == "pool-sign":
+    elif kind == "sign":
         ps = []
         for lane in range(L):
             k = int(flips[..., lane].sum())
@@ -347,7 +359,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
             ps.append(float(sps.chi2.sf(c, dof)))
             chi_sum, dof_sum = chi_sum + c, dof_sum + dof
         lane_p = _bonferroni(ps)
-    elif strategy in ("pool-index", "pool-shift"):
+    elif kind == "index":
         ps = []
         span = 1 << B
         for lane in range(L):
@@ -362,7 +374,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
         lane_p = _bonferroni(ps)
     out["lane_uniform_p"] = lane_p
     out["lane_uniform_chi2_dof"] = chi_sum / dof_sum if dof_sum else None
-    if strategy != "none" and not adaptive:
+    if kind != "fresh" and not adaptive:
         fresh = torch.cat([pools[t, run["new"][t]] for t in range(steps)])
         cnt = np.bincount(((fresh + half - 1) // 2).numpy(), minlength=half)
         c, dof = _chi2(cnt, np.full(half, len(fresh) / half))
@@ -382,7 +394,9 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
 
     # -- lane correlation -----------------------------------------------------------------------
     xc = (x - x.mean(1, keepdim=True)).view(steps, nb, L)
-    n_beats = float(steps * (P // L if strategy == "pool" and P >= L else nb))
+    # a sequential strategy shows at most pool_period / L distinct beats per pool
+    distinct = max(1, min(nb, ep.pool_period // L)) if kind == "pool" else nb
+    n_beats = float(fills * distinct)
     r = _pearson_lanes(xc)
     off = ~torch.eye(L, dtype=torch.bool)
     out["lane_corr_max"] = float(r[off].abs().max()) if L > 1 else 0.0
@@ -392,10 +406,10 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     a, b = xc[:, :-1, :], xc[:, 1:, :]
     rs = (a * b).sum((0, 1)) / torch.sqrt((a * a).sum((0, 1)) * (b * b).sum((0, 1)))
     out["serial_corr_max"] = float(rs.abs().max())
-    n_pairs = float(steps * (P // L if strategy == "pool" and P >= L else nb - 1))
+    n_pairs = float(fills * distinct if kind == "pool" else steps * (nb - 1))
     out["serial_corr_z"] = out["serial_corr_max"] * math.sqrt(n_pairs)
 
-    cq = categories(bins if strategy != "pool-sign" else 2)
+    cq = categories(bins if kind != "sign" else 2)
     if cq is None:
         out["serial_p"] = out["serial_chi2_dof"] = None
     else:
@@ -412,7 +426,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
             chis, dofs = chis + c, dofs + dof
         out["serial_p"], out["serial_chi2_dof"] = _bonferroni(ps), chis / dofs
 
-    cq2 = categories(2) if strategy != "pool" else None
+    cq2 = categories(2) if kind != "pool" else None
     if cq2 is None or L < 2:
         out["serial3_p"] = out["serial3_chi2_dof"] = None
     else:
@@ -432,8 +446,8 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
             out["serial3_p"], out["serial3_chi2_dof"] = _bonferroni(ps), chis / dofs
 
     # GF(2) span of two consecutive beats' fresh bits (exactly recoverable for none, pool-sign)
-    if strategy in ("none", "pool-sign"):
-        if strategy == "none":
+    if kind in ("fresh", "sign"):
+        if kind == "fresh":
             u = ((v3 + half - 1) // 2).numpy()                       # [steps, nb, L], B-1 bits each
             bits = ((u[..., None] >> np.arange(B - 1)) & 1).reshape(steps, nb, L * (B - 1))
         else:
@@ -449,11 +463,14 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
     ms = float((x * x).mean())
     prod = (x[:, :-P] * x[:, P:]).mean(1)                            # per step
     out["shared_corr"] = float(prod.mean()) / ms
-    if strategy == "pool":
+    if kind == "pool" and not ep.traits.rotate:
         shared_exp, n_sh = 1.0, None
-    elif strategy in ("pool-index", "pool-shift"):
+    elif kind == "pool":
+        # on-the-fly: i and i + P read neighbouring entries of one fresh pool
+        shared_exp, n_sh = 0.0, steps * P
+    elif kind == "index":
         shared_exp, n_sh = float((pool_mean ** 2).sum() / pool_ms.sum()), steps * (d - P)
-    elif strategy == "pool-sign":
+    elif kind == "sign":
         # sign_i * sign_j * v**2: variance E[v**4] / E[v**2]**2 (1.8 for a uniform) per pair
         k4 = float((pools.double() ** 4).mean() / (pools.double() ** 2).mean() ** 2)
         shared_exp, n_sh = 0.0, steps * (d - P) / k4
@@ -465,13 +482,18 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
 
     # -- consecutive steps, same parameter -----------------------------------------------------
     out["step_corr"] = float((x[:-1] * x[1:]).mean()) / ms
-    if strategy in ("pool-index", "pool-shift"):
+    if kind == "index":
         out["step_expected"] = float((pool_mean[:-1] * pool_mean[1:]).sum() / pool_ms[:-1].sum())
         n_st = (steps - 1) * d
+    elif refill is Refill.ONCE:
+        # one pool for the run, the offset carried by d: with P | d every step is the same vector
+        out["step_expected"] = 1.0 if d % P == 0 else 0.0
+        n_st = None
     else:
         out["step_expected"] = 0.0
-        n_st = (steps - 1) * (P if strategy == "pool" else d)
-    out["step_z"] = (out["step_corr"] - out["step_expected"]) * math.sqrt(n_st)
+        n_st = (steps - 1) * (P if kind == "pool" else d)
+    out["step_z"] = (out["step_corr"] - out["step_expected"]) * math.sqrt(n_st) if n_st else \
+        (0.0 if abs(out["step_corr"] - out["step_expected"]) < 1e-12 else math.inf)
 
     # -- periodicity: span of the vectors over many steps ---------------------------------------
     rs_, rd_ = rank_steps or 2 * P, rank_d or 16 * P

@@ -159,7 +159,7 @@ class Update:
         elif finish:
             self.running = 0
 
-        self.engine.step({"begin": int(is_pass and op == Op.PLUS), "replay": int(is_pass and op != Op.PLUS),
+        self.engine.step({"start": int(is_pass and op == Op.PLUS), "replay": int(is_pass and op != Op.PLUS),
                           "d": d_eff, "ready": int(ready)})
         return self.outputs()
 
@@ -197,21 +197,19 @@ class Update:
 
     def pass_cycles(self, op: int, d: int) -> int:
         """Cycles from a ``PASS`` command's edge until ``busy`` is low, without stalls."""
-        # the command's edge, fill/scale, nb beats + the engine's last STREAM cycle, the
-        # pipeline, and the edge that sees engine idle and pipeline empty
+        # the command's edge, fill/scale, nb beats + the engine's last STREAM cycle (a pooled
+        # or Gaussian engine; the direct stream is idle after its last beat), the pipeline,
+        # and the edge that sees engine idle and pipeline empty
         nb = -(-self.r.d_eff(d) // self.r.lanes)
         fill = self.engine_fill_cycles() if op == Op.PLUS else 0
         # SPRAM: beats two on, two off, so the last of nb beats comes 2*floor((nb-1)/2) later
         gaps = 2 * ((nb - 1) // 2) if self.spram and nb else 0
-        return 1 + fill + nb + gaps + 1 + (PIPELINE_DEPTH if nb else 0) + 1
+        tail = 0 if self.engine.params.direct else 1
+        return 1 + fill + nb + gaps + tail + (PIPELINE_DEPTH if nb else 0) + 1
 
     def engine_fill_cycles(self) -> int:
         """FILL (+ SCALE) cycles of the engine's next step (docs/engine.md)."""
-        e = self.engine
-        if e.strategy == "none":
-            return 0
-        n = e.R if e.strategy == "pool-shift" and e.filled else e.P
-        return 2 * n + 3 if e.adaptive else n
+        return self.engine.params.fill_cycles(bool(self.engine.filled))
 
 
 class FloatReference:
@@ -237,7 +235,7 @@ class FloatReference:
         self.r = UpdateRules.from_config(cfg)
         r = self.r
         self.eps = 2.0 ** -r.eps_shift
-        self.zscale = 2.0 ** -(r.B - 3)
+        self.zscale = 2.0 ** -r.C
 
     def apply(self, theta: torch.Tensor, op: int, z: torch.Tensor, s: float = 0.0) -> torch.Tensor:
         zf = z.double() * self.zscale

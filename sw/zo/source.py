@@ -14,7 +14,6 @@ code format of each engine configuration.
 from __future__ import annotations
 
 import copy
-import math
 from typing import Iterator
 
 import torch
@@ -23,7 +22,7 @@ from pezo.config import Config
 from pezo.errors import PezoError
 from pezo.sw.golden.engine import Engine
 
-__all__ = ["code_scale", "codes_to_z", "GaussianSource", "EngineSource"]
+__all__ = ["code_scale", "codes_to_z", "seeded", "GaussianSource", "EngineSource"]
 
 # Largest block of engine codes (steps x d values) computed at once.
 _BLOCK_VALUES = 1 << 22
@@ -34,15 +33,22 @@ STREAM_VALUES = 1 << 16
 def code_scale(cfg: Config) -> float:
     """Factor from an engine code to z (standard deviation ~1): ``z = code_scale(cfg) * code``.
 
-    Codes are read as Q3.(B-3) (``code / 2**(B-3)``). The uniform source with ``fixed`` scale
-    streams odd codes of standard deviation ``4/sqrt(3)``, whose constant ``c = sqrt(3)/4`` the
-    hardware folds into eps and lr (docs/engine.md "Scale"); software applies it here. With
-    ``adaptive`` scale (pools rescaled to RMS 1) and with the Gaussian sources
-    (``gaussian-*``, standard deviation 1) ``c = 1``.
+    :attr:`pezo.engine_params.EngineParams.z_per_code`: codes have ``code_frac`` fraction bits
+    (Q3.(B-3), or +-1 for Rademacher), and the uniform source with ``fixed`` scale has the
+    constant ``c`` that the hardware folds into eps and lr (docs/engine.md "Scale"); software
+    applies it here.
     """
-    e = cfg.engine
-    c = math.sqrt(3) / 4 if e.source == "uniform" and e.scale.mode == "fixed" else 1.0
-    return c / (1 << (e.value_bits - 3))
+    return cfg.engine.params.z_per_code
+
+
+def seeded(cfg: Config, seed: int, pinned: bool = False) -> Config:
+    """The configuration whose stream run seed ``seed`` uses: ``engine.lfsr.seed = seed + 1``
+    (wrapped into the bank's non-zero states), unless the configuration ``pinned`` its own
+    seed. Seed 0 is the default LFSR seed 1, so results over seeds vary the stream."""
+    if pinned:
+        return cfg
+    w = cfg.engine.lfsr.width
+    return cfg.replace(**{"engine.lfsr.seed": seed % ((1 << w) - 1) + 1})
 
 
 def codes_to_z(codes: torch.Tensor, cfg: Config) -> torch.Tensor:

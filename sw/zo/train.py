@@ -25,7 +25,7 @@ from pezo.errors import PezoError
 from pezo.files import write_atomic
 from pezo.sw.zo import OPTIMIZERS, tasks
 from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
-from pezo.sw.zo.source import EngineSource
+from pezo.sw.zo.source import EngineSource, seeded
 
 __all__ = ["OPTIMIZERS", "make_optimizer", "run", "train"]
 
@@ -33,10 +33,11 @@ EVALS = 20          # evaluations of the test metric per run
 
 
 def make_optimizer(name: str, model: torch.nn.Module, task: tasks.Task, cfg: Config | None = None,
-                   seed: int = 0, lr: float | None = None, eps: float | None = None):
+                   seed: int = 0, lr: float | None = None, eps: float | None = None, pinned: bool = False):
     """The optimizer ``name`` with the task's default step sizes. ``cfg`` selects the engine
     stream for ``pezo`` (default: the default configuration), ``dizo`` and ``pseuzo``
-    (default: the torch Gaussian)."""
+    (default: the torch Gaussian); its LFSR seed is derived from ``seed``
+    (:func:`pezo.sw.zo.source.seeded`) unless ``pinned``."""
     if name not in OPTIMIZERS:
         raise PezoError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     if name.startswith("fo-"):
@@ -50,18 +51,20 @@ def make_optimizer(name: str, model: torch.nn.Module, task: tasks.Task, cfg: Con
             raise PezoError("--config sets the engine stream: use --optimizer pezo (mezo is the torch Gaussian)")
         return MeZO(model, task.loss_fn, lr=lr, eps=eps, seed=seed)
     if name == "pezo":
-        return PeZO(model, task.loss_fn, cfg if cfg is not None else Config().validate(), lr=lr, eps=eps)
+        cfg = seeded(cfg if cfg is not None else Config().validate(), seed, pinned)
+        return PeZO(model, task.loss_fn, cfg, lr=lr, eps=eps)
     d = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    source = EngineSource(cfg, d) if cfg is not None else None
+    source = EngineSource(seeded(cfg, seed, pinned), d) if cfg is not None else None
     cls = DiZO if name == "dizo" else PseuZO
     return cls(model, task.loss_fn, lr=lr, eps=eps, source=source, seed=seed)
 
 
 def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int = 0, steps: int | None = None,
-        budget: int | None = None, progress=None, lr: float | None = None) -> dict:
+        budget: int | None = None, progress=None, lr: float | None = None, pinned: bool = False) -> dict:
     """One training run; returns its evaluation rows and final test metric.
 
-    ``progress(step, forwards, loss)`` is called after every step.
+    ``seed`` seeds the model and the perturbation stream (the engine's LFSR seed unless
+    ``pinned``). ``progress(step, forwards, loss)`` is called after every step.
     """
     if steps is None and budget is None:
         budget = task.hparams["budget"]
@@ -69,7 +72,7 @@ def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int =
         raise PezoError(f"--steps and --budget must be at least 1 (got {steps}, {budget})")
     xtr, ytr, xte, yte = task.data()
     model = task.model(seed)
-    opt = make_optimizer(optimizer, model, task, cfg, seed, lr=lr)
+    opt = make_optimizer(optimizer, model, task, cfg, seed, lr=lr, pinned=pinned)
     rows = [{"step": 0, "forwards": 0, "train_loss": float(task.loss_fn(model(xtr), ytr).detach()),
              "test_metric": task.evaluate(model, xte, yte)}]
     every = (budget / EVALS) if budget is not None else steps / EVALS
@@ -87,8 +90,12 @@ def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int =
             next_eval += every
         if progress:
             progress(step, opt.forwards, loss)
-    return {"seed": seed, "rows": rows, "final": rows[-1]["test_metric"], "steps": step,
-            "forwards": opt.forwards, "seconds": time.perf_counter() - t0, "d": opt.d}
+    out = {"seed": seed, "rows": rows, "final": rows[-1]["test_metric"], "steps": step,
+           "forwards": opt.forwards, "seconds": time.perf_counter() - t0, "d": opt.d}
+    source = getattr(opt, "source", None)
+    if isinstance(source, EngineSource):
+        out["lfsr_seed"] = source.cfg.engine.lfsr.seed
+    return out
 
 
 class _Bar:
@@ -147,6 +154,17 @@ def _plot(path: Path, results: list[dict], title: str, metric: str) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
+def _stream_seed(optimizer: str, cfg: Config | None, pinned: bool) -> str:
+    """What seeded the perturbation stream, for run.json."""
+    if optimizer.startswith("fo-"):
+        return "none (first order)"
+    if optimizer != "pezo" and cfg is None:
+        return "torch Gaussian, generator seeded with the run seed"
+    if pinned:
+        return "engine.lfsr.seed pinned by the configuration (the same stream for every run seed)"
+    return "engine.lfsr.seed = run seed + 1 (the configuration sets none)"
+
+
 def train(task_name: str, optimizer: str, config_path: str | None = None, steps: int | None = None,
           budget: int | None = None, seeds: int = 1, out_root: Path = Path("out/train"),
           show_progress: bool = True) -> dict:
@@ -161,6 +179,7 @@ def train(task_name: str, optimizer: str, config_path: str | None = None, steps:
     cfg = config.load(config_path) if config_path else None
     if cfg is not None:
         cfg.engine.check_bank()
+    pinned = config.sets(config_path, "engine.lfsr.seed")
     label = optimizer + (f"-{Path(config_path).stem}" if config_path else "")
     out = out_root / task_name / label
     if steps is None and budget is None:
@@ -169,7 +188,7 @@ def train(task_name: str, optimizer: str, config_path: str | None = None, steps:
     for seed in range(seeds):
         bar = _Bar(f"{task_name}/{label} seed {seed + 1}/{seeds}", budget or steps,
                    "forwards" if budget else "steps") if show_progress else None
-        r = run(task, optimizer, cfg, seed, steps, budget, progress=bar)
+        r = run(task, optimizer, cfg, seed, steps, budget, progress=bar, pinned=pinned)
         if bar:
             bar(r["steps"], r["forwards"], r["rows"][-1]["train_loss"], force=True)
             bar.close()
@@ -177,7 +196,8 @@ def train(task_name: str, optimizer: str, config_path: str | None = None, steps:
     finals = torch.tensor([r["final"] for r in results], dtype=torch.float64)
     summary = {"task": task_name, "optimizer": optimizer, "config": config_path, "label": label,
                "metric": task.metric, "steps": steps, "budget": budget, "seeds": seeds,
-               "hparams": task.hparams, "final_mean": float(finals.mean()),
+               "hparams": task.hparams, "stream_seed": _stream_seed(optimizer, cfg, pinned),
+               "final_mean": float(finals.mean()),
                "final_std": float(finals.std()) if seeds > 1 else 0.0, "runs": results}
     for r in results:
         write_atomic(out / f"seed{r['seed']}.csv", _csv(r["rows"]))

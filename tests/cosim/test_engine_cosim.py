@@ -53,7 +53,7 @@ def test_rtl_matches_golden_every_cycle(tmp_path, strategy, mode, lanes, bits):
     assert result.cycles == 1500
     passes = _passes(trace, lanes, bits)
     assert len(passes) >= 8, "the schedule must complete several steps"
-    # each step is a begin followed by 3 replays: replays equal their step's first pass
+    # each step is a start followed by 3 replays: replays equal their step's first pass
     steps = [passes[i:i + 4] for i in range(0, len(passes) - 3, 4)]
     for step in steps:
         assert step[1] == step[0] and step[2] == step[0] and step[3] == step[0]
@@ -104,7 +104,7 @@ def test_gaussian_source_engine_matches_golden_every_cycle(tmp_path, source, lan
     cfg = Config().replace(**{"engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
                               "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
                               "engine.max_params": 1000})
-    cfg = cfg.replace(**{"engine.lfsr.lanes": cfg.engine.bank_lanes_needed})
+    cfg = cfg.replace(**{"engine.lfsr.lanes": cfg.engine.params.bank_lanes_needed})
     trace, result = _run(cfg, tmp_path, "dut", cycles=1200)
     passes = _passes(trace, lanes, bits)
     steps = [passes[i:i + 4] for i in range(0, len(passes) - 3, 4)]

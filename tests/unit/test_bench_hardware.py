@@ -16,7 +16,7 @@ def test_bank_rule_power_of_two_k_at_most_63():
                      ("gaussian-clt", (16, 16)): (16, 63)}
     for v in hardware.VARIANTS:
         cfg = hardware.variant_config(v, 8, 8)
-        assert cfg.engine.lfsr.bits_per_cycle >= cfg.engine.bank_bits_needed
+        assert cfg.engine.lfsr.bits_per_cycle >= cfg.engine.params.bank_bits_needed
 
 
 def _row(variant, lut, ff, uw, family="pezo", status="ok"):

@@ -79,15 +79,25 @@ def test_engine_needs_a_bank_that_feeds_it():
 
 def test_fresh_bits_per_strategy():
     e = Config().replace(**{"engine.reuse.strategy": "pool-index"}).engine   # P = 64, 8 x 8 bits
-    assert e.stream_bits_per_beat == 8 * 6 and e.fill_bits_per_step() == 64 * 7
-    assert e.fresh_bits_per_param(10**6) == pytest.approx(6 + 448 / 10**6)
-    sign = Config().engine           # the default: pool-sign, one fresh sign bit per value
+    assert e.params.stream_bits_per_beat == 8 * 6 and e.params.fill_bits_per_step() == 64 * 7
+    assert e.params.fresh_bits_per_param(10**6) == pytest.approx(6 + 448 / 10**6)
+    sign = Config().replace(**{"engine.reuse.strategy": "pool-sign"}).engine.params  # one sign bit per value
     assert sign.stream_bits_per_beat == 8 and sign.fill_bits_per_step() == 64 * 7 + 6
     assert sign.bank_bits_needed == 7 + 6
-    shift = Config().replace(**{"engine.reuse.strategy": "pool-shift"}).engine
+    shift = Config().replace(**{"engine.reuse.strategy": "pool-shift"}).engine.params
     assert shift.fill_bits_per_step() == 8 * 7 and shift.fill_bits_per_step(first=True) == 64 * 7
-    pool = Config().replace(**{"engine.reuse.strategy": "pool"}).engine
+    pool = Config().replace(**{"engine.reuse.strategy": "pool"}).engine.params
     assert pool.stream_bits_per_beat == 0 and pool.fill_bits_per_step() == 64 * 7 + 6
+    # the paper's strategies: pre-generated once (no bits after the first step), on-the-fly
+    # refilled every step with no offset
+    pre = Config().replace(**{"engine.reuse.strategy": "pre-generation"}).engine.params
+    assert pre.fill_bits_per_step(first=True) == 64 * 7 and pre.fill_bits_per_step() == 0
+    assert pre.stream_bits_per_beat == 0 and pre.fresh_bits_per_param(4096) == 0
+    otf = Config().replace(**{"engine.reuse.strategy": "on-the-fly"}).engine.params
+    assert otf.fill_bits_per_step() == 64 * 7 and otf.stream_bits_per_beat == 0
+    rad = Config().replace(**{"engine.source": "rademacher", "engine.value_bits": 2,
+                              "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"}).engine.params
+    assert rad.stream_bits_per_beat == 8 and rad.fresh_bits_per_param(4096) == 1 and rad.fold == 1
 
 
 def test_at_least_fifteen_distinct_invalid_configurations():

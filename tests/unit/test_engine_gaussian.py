@@ -32,11 +32,11 @@ def test_values_are_the_unit_of_the_passs_own_words(fake_gaussian):
     and unit j serves lanes 2j, 2j+1 with bits [8j, 8j+8)."""
     cfg = _cfg(fake_gaussian, lanes=3)
     eng = Engine(cfg)
-    assert eng.prime_cycles == 3 and cfg.engine.stream_bits_per_beat == 16
+    assert eng.prime_cycles == 3 and cfg.engine.params.stream_bits_per_beat == 16
     d = 3 * 5
     vals = eng.passes(1, d).view(5, 3)
     words = LfsrBank(cfg.engine.lfsr).run(12, {"en": torch.tensor([0] + [1] * 11)})["out"][:, 0]
-    # IDLE cycle (begin), then the pass: bank words 0, 1, ... (rnd during each cycle)
+    # IDLE cycle (start), then the pass: bank words 0, 1, ... (rnd during each cycle)
     for j in range(5):
         w = int(words[j])
         assert vals[j].tolist() == [(w & 7) - 4, ((w >> 3) & 31) - 16, ((w >> 8) & 7) - 4]
@@ -52,7 +52,7 @@ def test_step_equals_passes_with_back_pressure_and_replays(fake_gaussian, lanes)
         expect = fast.passes(1, d)[0].tolist()
         for rep in range(3):
             got = []
-            out = slow.step({"begin": rep == 0, "replay": rep > 0, "d": d})
+            out = slow.step({"start": rep == 0, "replay": rep > 0, "d": d})
             while not out["idle"]:
                 ready = rng.random() < 0.6
                 was_valid = out["valid"]
@@ -76,7 +76,7 @@ def test_start_and_values_equal_step(fake_gaussian, lanes):
     rng = random.Random(lanes)
     for d in (37, 1, 0, 150):
         for replay in (False, True, True):
-            out = slow.step({"replay" if replay else "begin": 1, "d": d})
+            out = slow.step({"replay" if replay else "start": 1, "d": d})
             seen = []
             while not out["idle"]:
                 ready = rng.random() < 0.7

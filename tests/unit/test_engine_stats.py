@@ -41,17 +41,23 @@ from pezo.config import Config
 from pezo.sw.golden.engine import Engine
 from pezo.sw.golden.stats import adaptive_var_bound, engine_stats, run_steps
 
-COMBOS = [(s, m) for s in ("none", "pool", "pool-sign", "pool-index", "pool-shift")
-          for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
-FRESH = ("none", "pool-sign", "pool-index", "pool-shift")      # strategies drawing bits per parameter
+STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
+COMBOS = [(s, m) for s in STRATEGIES for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
+COMBOS.append(("rademacher", "fixed"))
+FRESH = ("fresh", "sign", "index")        # kinds drawing bits per parameter (stats.kind_of)
 STEPS, D = 32, 16384                                            # 524288 values per combination
 Z, P_MIN = 5.0, 1e-4
 DENSE_SEED = 0x2545F4914F6CDD1D % (2**63 - 1) + 1
 
 
 def _cfg(strategy: str, mode: str, seed: int | None = DENSE_SEED) -> Config:
-    changes = {"engine.reuse.strategy": strategy, "engine.scale.mode": mode, "engine.lanes": 8,
-               "engine.value_bits": 8, "engine.reuse.pool_size": 64, "engine.reuse.refresh": 8,
+    """Strategy ``rademacher`` stands for ``engine.source = "rademacher"`` (2-bit +-1 codes)."""
+    source, bits = "uniform", 8
+    if strategy == "rademacher":
+        source, strategy, bits = "rademacher", "none", 2
+    changes = {"engine.source": source, "engine.reuse.strategy": strategy, "engine.scale.mode": mode,
+               "engine.lanes": 8, "engine.value_bits": bits, "engine.reuse.pool_size": 64,
+               "engine.reuse.refresh": 8, "engine.lfsr.width": 63,
                "engine.lfsr.k": 63}       # one bank (63 bits a cycle) feeds every strategy
     if seed is not None:
         changes["engine.lfsr.seed"] = seed
@@ -92,9 +98,11 @@ def test_mean(st):
 def test_variance(st):
     B = st["value_bits"]
     if st["scale"] == "fixed":
-        # the odd-code uniform: (4**(B-1) - 1) / 3 codes**2; folded with c = sqrt(3)/4 it is ~1
-        assert st["var_target"] == pytest.approx((4 ** (B - 1) - 1) / 3 / 4 ** (B - 3), rel=1e-12)
-        assert st["var_folded_target"] == pytest.approx(1 - 4.0 ** -(B - 1), rel=1e-12)
+        # the odd-code uniform: (4**(B-1) - 1) / 3 codes**2 (+-1: exactly 1); folded with the
+        # exact c it is 1
+        frac = 0 if st["source"] == "rademacher" else B - 3
+        assert st["var_target"] == pytest.approx((4 ** (B - 1) - 1) / 3 / 4 ** frac, rel=1e-12)
+        assert st["var_folded_target"] == pytest.approx(1.0, rel=1e-12)
         assert abs(st["var_z"]) < Z, f"{_where(st)}: var {st['var']:.4f} vs {st['var_target']:.4f}"
     else:
         tol = st["adaptive_var_bound"] + st["round_var"] + Z * st["var_se"]
@@ -112,19 +120,19 @@ def test_adaptive_bound_is_a_bound():
 # -- per-lane uniformity ----------------------------------------------------------------------------
 
 def test_lane_uniformity(st):
-    if st["strategy"] == "pool":
+    if st["kind"] == "pool":
         assert st["lane_uniform_p"] is None       # positions are deterministic: nothing to test
     else:
         assert st["lane_uniform_p"] > P_MIN, \
             f"{_where(st)}: lane p {st['lane_uniform_p']:.2g}, chi2/dof {st['lane_uniform_chi2_dof']:.2f}"
-    if st["strategy"] != "none" and st["scale"] == "fixed":
+    if st["kind"] != "fresh" and st["scale"] == "fixed":
         assert st["fill_uniform_p"] > P_MIN, f"{_where(st)}: pool fill p {st['fill_uniform_p']:.2g}"
 
 
 def test_fill_serial_pairs(st):
     """Consecutive pool entries are consecutive bank words: the same successor test as the
     stream's, on the fill (fixed scale; the fill draws the same bits with adaptive)."""
-    if st["strategy"] == "none" or st["scale"] == "adaptive":
+    if st["kind"] == "fresh" or st["scale"] == "adaptive":
         assert st["fill_serial_p"] is None
         return
     assert st["fill_serial_p"] > P_MIN, f"{_where(st)}: fill serial p {st['fill_serial_p']:.2g}"
@@ -143,7 +151,7 @@ def test_serial_correlation(st):
 def test_serial_pairs(st):
     """Chi-square of (beat b, beat b+1) of one lane on a coarse grid: a lane whose next value has
     few possible successors (x^63+x+1 with k = 63: next = word ^ (word << 1)) fails it."""
-    if st["strategy"] not in FRESH:
+    if st["kind"] not in FRESH:
         assert st["serial_p"] is None
         return
     assert st["serial_p"] > P_MIN, f"{_where(st)}: serial p {st['serial_p']:.2g}, chi2/dof {st['serial_chi2_dof']:.1f}"
@@ -152,7 +160,7 @@ def test_serial_pairs(st):
 def test_serial_neighbour_triples(st):
     """(lane l-1 at b, lane l at b, lane l at b+1): a 1-bit quantity (pool-sign's flips) cannot
     show an XOR tie to its neighbour in pairs."""
-    if st["strategy"] not in FRESH:
+    if st["kind"] not in FRESH:
         assert st["serial3_p"] is None
         return
     assert st["serial3_p"] > P_MIN, f"{_where(st)}: serial triple p {st['serial3_p']:.2g}"
@@ -160,13 +168,14 @@ def test_serial_neighbour_triples(st):
 
 def test_gf2_span_of_consecutive_beats(st):
     """The fresh bits of beats b and b+1 must span as many GF(2) dimensions as the generator
-    can give: min(columns, state bits + 1) (the bank is affine: its port shows state ^ seed, so
-    the constant adds one dimension). A bank whose next word is a local function of the current
-    one (each bit tied to its neighbour) falls short."""
+    can give: min(columns, state bits), plus one where the figure reads the bits through an
+    affine map (the fresh kinds' category ``(v + 2**(B-1) - 1) / 2`` is ``u`` with its top bit
+    inverted; the sign flips are the bits themselves). A bank whose next word is a local
+    function of the current one (each bit tied to its neighbour) falls short."""
     if st["gf2_lag1_cols"] is None:
         return
-    state_bits = st["state_bits"]
-    assert st["gf2_lag1_rank"] == min(st["gf2_lag1_cols"], state_bits + 1), \
+    state_bits = st["state_bits"] + (st["kind"] == "fresh")
+    assert st["gf2_lag1_rank"] == min(st["gf2_lag1_cols"], state_bits), \
         f"{_where(st)}: rank {st['gf2_lag1_rank']} of {st['gf2_lag1_cols']} columns, {state_bits} state bits"
 
 
@@ -176,10 +185,10 @@ def test_shared_entry(st):
     """x_i * x_(i+P): the same entry for pool (identical) and pool-sign (independent signs: 0);
     two random entries for pool-index/pool-shift (the pool's mean squared, ~1/P)."""
     P = st["pool_size"]
-    if st["strategy"] == "pool":
+    if st["strategy"] in ("pool", "pre-generation"):
         assert st["shared_corr"] == pytest.approx(1.0, abs=1e-12)
         return
-    if st["strategy"] in ("pool-index", "pool-shift"):
+    if st["kind"] == "index":
         assert 0 <= st["shared_expected"] < 4 / P
     else:
         assert st["shared_expected"] == 0.0
@@ -190,7 +199,11 @@ def test_shared_entry(st):
 def test_consecutive_steps(st):
     """Per parameter, step t vs t+1. pool-shift keeps 56 of 64 entries but indexes them afresh,
     so only the shared pool means remain: m_t * m_(t+1) / s**2, ~(P-R)/P**2."""
-    if st["strategy"] in ("pool-index", "pool-shift"):
+    if st["strategy"] == "pre-generation":
+        # one pool for the run and d a multiple of P: every step is the same vector
+        assert st["step_expected"] == 1.0 and st["step_corr"] == pytest.approx(1.0, abs=1e-12)
+        return
+    if st["kind"] == "index":
         assert abs(st["step_expected"]) < 4 / st["pool_size"]
     assert abs(st["step_z"]) < Z, f"{_where(st)}: step corr {st['step_corr']:.4f} vs {st['step_expected']:.4f}"
     assert abs(st["step_corr"]) < 0.05
@@ -200,11 +213,19 @@ def test_consecutive_steps(st):
 
 def test_periodicity(st):
     """pool: every vector is P-periodic, so 2P steps span at most P dimensions (DESIGN 4.2) and a
-    vector folded to [d/P, P] has rank 1; every other strategy spans min(steps, d)."""
+    vector folded to [d/P, P] has rank 1. pre-generation: one P-periodic pool for the run, and
+    with d a multiple of P every step is the same vector (rank 1). on-the-fly: every vector is a
+    fixed linear map of P fresh entries (rank <= P), though not periodic in P. Every other
+    strategy spans min(steps, d)."""
     P = st["pool_size"]
-    if st["strategy"] == "pool":
+    if st["kind"] == "pool":
         assert st["rank"] <= P < st["rank_max"]
-        assert st["fold_rank_min"] == 1
+        if st["strategy"] == "pre-generation":
+            assert st["rank"] == 1
+        if st["strategy"] == "on-the-fly":
+            assert st["rank"] == P and st["fold_rank_min"] > 1
+        else:
+            assert st["fold_rank_min"] == 1
     else:
         assert st["rank"] == st["rank_max"]
         assert st["fold_rank_min"] == P

@@ -26,7 +26,7 @@ def _cfg(value_bits: int, terms: int = 4, lanes: int = 1) -> Config:
     # fields that straddle bank lanes 1|2 and 2|3 come out with skew -0.28, a bank defect
     # reported to the lead; 2, 3, 5..8 lanes are clean). A dense seed: from 0x1 the bank runs
     # through low-weight states for tens of thousands of cycles (docs/engine-stats.md).
-    bits = max(cfg.engine.stream_bits_per_beat, lanes * cfg.engine.lfsr.k)
+    bits = max(cfg.engine.params.stream_bits_per_beat, lanes * cfg.engine.lfsr.k)
     return cfg.replace(**{"engine.lfsr.lanes": -(-bits // cfg.engine.lfsr.k), "engine.lfsr.seed": DENSE_SEED})
 
 

@@ -22,7 +22,7 @@ def _cfg(bits: int, lanes: int = 1, **knobs) -> Config:
             "engine.value_bits": bits, "engine.lanes": lanes}
     over.update({f"engine.gaussian.{k}": v for k, v in knobs.items()})
     cfg = Config().replace(**over)
-    return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.bank_lanes_needed})
+    return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.params.bank_lanes_needed})
 
 
 # Every magnitude of M bits, against round(Phi^-1(1 - q/2) * T) at the input's midpoint q.
@@ -133,7 +133,7 @@ def test_engine_streams_the_units_values():
     cfg = _cfg(8, lanes=8).replace(**{"engine.max_params": 64})
     eng = Engine(cfg)
     got = []
-    out = eng.step({"begin": 1, "d": 40})
+    out = eng.step({"start": 1, "d": 40})
     while not out["idle"]:
         if out["valid"]:
             got.append(out["values"].tolist())

@@ -12,15 +12,21 @@ from pezo.scale import scale_params
 from pezo.sw.golden.engine import Engine, adaptive_rom, negate_code, odd_code
 from pezo.sw.golden.lfsr import LfsrBank
 
-COMBOS = [(s, m) for s in ("none", "pool", "pool-sign", "pool-index", "pool-shift")
-          for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
+STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
+COMBOS = [(s, m) for s in STRATEGIES for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
+COMBOS.append(("rademacher", "fixed"))
 CASES = [(s, m, lanes, bits) for s, m in COMBOS for lanes in (1, 8) for bits in (4, 8)]
 
 
 def _cfg(strategy, mode, lanes, bits, pool=8, refresh=2, bank: dict | None = None) -> Config:
-    changes = {"engine.reuse.strategy": strategy, "engine.scale.mode": mode, "engine.lanes": lanes,
-               "engine.value_bits": bits, "engine.reuse.pool_size": pool, "engine.reuse.refresh": refresh,
-               "engine.max_params": 1000, "engine.lfsr.width": 63, "engine.lfsr.k": 63, "engine.lfsr.lanes": 1}
+    """A configuration of the tests; strategy ``rademacher`` is ``engine.source`` (2-bit codes)."""
+    source = "uniform"
+    if strategy == "rademacher":
+        source, strategy, bits = "rademacher", "none", 2
+    changes = {"engine.source": source, "engine.reuse.strategy": strategy, "engine.scale.mode": mode,
+               "engine.lanes": lanes, "engine.value_bits": bits, "engine.reuse.pool_size": pool,
+               "engine.reuse.refresh": refresh, "engine.max_params": 1000, "engine.lfsr.width": 63,
+               "engine.lfsr.k": 63, "engine.lfsr.lanes": 1}
     changes.update({f"engine.lfsr.{k}": v for k, v in (bank or {}).items()})
     # A dense seed: from seed 1 the sparse default polynomial repeats a short pattern at first.
     width = changes["engine.lfsr.width"]
@@ -44,15 +50,23 @@ def _rom_entry(q: int, idx: int) -> int:
 
 
 def _reference(cfg: Config, ds: list[int]) -> list[list[int]]:
-    """Values of consecutive steps with pass lengths ``ds`` (replays consume nothing)."""
+    """Values of consecutive steps with pass lengths ``ds`` (replays consume nothing), from the
+    page's tables alone: the bank advances once per fill entry and, when the strategy reads
+    fresh bits while streaming, once per beat."""
     e = cfg.engine
     L, B, P, R, s = e.lanes, e.value_bits, e.reuse.pool_size, e.reuse.refresh, e.reuse.strategy
+    rademacher = e.source == "rademacher"
     p = P.bit_length() - 1
     words = _words(cfg, len(ds) * P + sum(-(-d // L) for d in ds) + 1)
-    odd = lambda u: 2 * u + 1 - 2 ** (B - 1)  # noqa: E731
-    pool, wptr, filled, offset, pos, result = [0] * P, 0, False, 0, 0, []
+    half = 2 ** (B - 2)
+    odd = lambda u: 2 * ((u + half) % (2 * half) - half) + 1  # noqa: E731  (u read as signed, doubled, +1)
+    pool, wptr, filled, offset, dprev, pos, result = [0] * P, 0, False, 0, 0, 0, []
     for d in ds:
-        if s != "none":
+        if s == "pre-generation":
+            if filled:
+                offset = (offset + dprev) % P
+            dprev = d % P
+        if s != "none" and not (s == "pre-generation" and filled):
             n_fill = R if s == "pool-shift" and filled else P
             batch = []
             for _ in range(n_fill):
@@ -74,18 +88,24 @@ def _reference(cfg: Config, ds: list[int]) -> list[list[int]]:
                 for j in batch:
                     y = (pool[j] * rom) // 2 ** max(1, 7 - ex)
                     pool[j] = 2 * min(max(y, -(2 ** (B - 2))), 2 ** (B - 2) - 1) + 1
+        reads = s in ("none", "pool-sign", "pool-index", "pool-shift")
         vals = []
         for beat in range(-(-d // L)):
             r = words[pos]
-            pos += 1
+            if reads:
+                pos += 1
             for lane in range(L):
                 i = beat * L + lane
-                if s == "none":
+                if rademacher:
+                    v = 1 - 2 * ((r >> lane) & 1)
+                elif s == "none":
                     v = odd((r >> (lane * (B - 1))) % 2 ** (B - 1))
-                elif s in ("pool", "pool-sign"):
+                elif s in ("pool", "pool-sign", "pre-generation"):
                     v = pool[(i + offset) % P]
                     if s == "pool-sign" and (r >> lane) & 1:
                         v = -v
+                elif s == "on-the-fly":
+                    v = pool[(i + i // P) % P]
                 else:
                     v = pool[(r >> (lane * p)) % P]
                 vals.append(v)
@@ -96,14 +116,16 @@ def _reference(cfg: Config, ds: list[int]) -> list[list[int]]:
 # -- driving the ports ----------------------------------------------------------------------------
 
 def _pass(eng: Engine, kind: str, d: int, rng: random.Random, p_ready: float, gap: int) -> dict:
-    """Idle gap, then issue ``begin``/``replay`` and run to IDLE with random back-pressure and random
-    begin/replay noise (ignored outside IDLE). Returns what the consumer saw and the cycle counts."""
+    """Idle gap, then issue ``start``/``replay`` and run to IDLE with random back-pressure and random
+    start/replay noise (ignored outside IDLE). Returns what the consumer saw and the cycle counts."""
     for _ in range(gap):
         assert eng.outputs()["idle"] == 1
         eng.step({"ready": rng.random() < 0.5, "d": rng.randrange(1000)})
     assert eng.outputs()["idle"] == 1
     eng.step({kind: 1, "d": d, "ready": rng.random() < p_ready})
     values, lasts, stalls, cycles, first_valid = [], [], 0, 0, None
+    if eng.outputs()["valid"]:
+        first_valid = 0                      # the direct stream shows its first beat at once
     while True:
         o = eng.outputs()
         if o["idle"]:
@@ -115,22 +137,30 @@ def _pass(eng: Engine, kind: str, d: int, rng: random.Random, p_ready: float, ga
                 lasts.append(o["last"])
             else:
                 stalls += 1
-        eng.step({"ready": ready, "begin": rng.random() < 0.3, "replay": rng.random() < 0.3,
+        eng.step({"ready": ready, "start": rng.random() < 0.3, "replay": rng.random() < 0.3,
                   "d": rng.randrange(1000)})
         cycles += 1
         if first_valid is None and eng.outputs()["valid"]:
             first_valid = cycles
         assert cycles < 10_000
+    # a pooled engine enters STREAM one cycle before its first beat; the direct stream does not
+    lead = 0 if eng.params.direct else 1
     return {"values": values[:d], "lasts": lasts, "stalls": stalls, "cycles": cycles,
-            "fill": (first_valid - 1) if first_valid is not None else None}
+            "fill": (first_valid - lead) if first_valid is not None else None}
 
 
 def _fill_cycles(cfg: Config, first: bool) -> int:
     r = cfg.engine.reuse
-    if r.strategy == "none":
+    if r.strategy == "none" or (r.strategy == "pre-generation" and not first):
         return 0
     n = r.refresh if r.strategy == "pool-shift" and not first else r.pool_size
     return 2 * n + 3 if cfg.engine.scale.mode == "adaptive" else n
+
+
+def _tail(cfg: Config) -> int:
+    """STREAM cycles after the last beat: 1 (the cycle that returns to IDLE), none for the
+    direct stream, which is idle once its last beat is taken."""
+    return 0 if cfg.engine.reuse.strategy == "none" and not cfg.engine.source.startswith("gaussian") else 1
 
 
 @pytest.mark.parametrize("strategy,mode,lanes,bits", CASES, ids=[f"{s}-{m}-l{n}-b{b}" for s, m, n, b in CASES])
@@ -144,38 +174,39 @@ def test_schedule_matches_reference_replays_and_passes(strategy, mode, lanes, bi
     a, regs = Engine(cfg), []
     for t, d in enumerate(ds):
         p_ready = 1.0 if t == 0 else 0.6                # step 0 holds ready high: exact timing
-        first = _pass(a, "begin", d, rng, p_ready, rng.randint(0, 3))
+        first = _pass(a, "start", d, rng, p_ready, rng.randint(0, 3))
         assert first["values"] == ref[t], f"step {t}"
         nb = -(-d // lanes)
         assert len(first["lasts"]) == nb and first["lasts"] == [0] * (nb - 1) + [1] * (nb > 0)
-        fill = _fill_cycles(cfg, first=t == 0)
+        fill, tail = _fill_cycles(cfg, first=t == 0), _tail(cfg)
         if d:
             assert first["fill"] == fill
-            assert first["cycles"] - fill == nb + 1 + first["stalls"]
+            assert first["cycles"] - fill == nb + tail + first["stalls"]
         else:
-            assert first["cycles"] == fill + 1
+            assert first["cycles"] == fill + tail
         if t == 0:
-            assert first["stalls"] == 0 and first["cycles"] == fill + nb + 1
+            assert first["stalls"] == 0 and first["cycles"] == fill + nb + tail
         for _ in range(3):
             again = _pass(a, "replay", d, rng, 0.6, rng.randint(0, 2))
             assert again["values"] == first["values"] and again["lasts"] == first["lasts"]
             if d:
-                assert again["fill"] == 0 and again["cycles"] == nb + 1 + again["stalls"]
+                assert again["fill"] == 0 and again["cycles"] == nb + tail + again["stalls"]
         regs.append(a.registers())
     for t in range(1, len(ds)):
-        if min(ds[t - 1], ds[t]) >= 8:
+        # pre-generation reads one pool for the run: its steps coincide where d is a multiple of P
+        if min(ds[t - 1], ds[t]) >= 8 and not (strategy == "pre-generation" and ds[t - 1] % pool == 0):
             assert ref[t][:8] != ref[t - 1][:8], f"steps {t - 1} and {t} coincide"
 
     # the same steps mixing step() and passes(): same values, same registers
     b = Engine(cfg)
     for t in (0, 1):
-        assert _pass(b, "begin", ds[t], rng, 0.7, 1)["values"] == ref[t]
+        assert _pass(b, "start", ds[t], rng, 0.7, 1)["values"] == ref[t]
     assert b.registers() == regs[1]
     got = b.passes(3, ds[2], replays=2)
     assert got.tolist() == ref[2:5]
     assert b.registers() == regs[4]
     for t in (5, 6):
-        assert _pass(b, "begin", ds[t], rng, 0.7, 0)["values"] == ref[t]
+        assert _pass(b, "start", ds[t], rng, 0.7, 0)["values"] == ref[t]
     assert b.registers() == regs[6]
     assert b.passes(1, ds[6])[0].tolist() != ref[6] or ds[6] < 8
 
@@ -193,7 +224,7 @@ def test_passes_equal_step_for_any_bank(strategy, mode, bank):
     ref = _reference(cfg, ds)
     a, b = Engine(cfg), Engine(cfg)
     rng = random.Random(3)
-    got = [_pass(a, "begin", d, rng, 0.8, 0)["values"] for d in ds]
+    got = [_pass(a, "start", d, rng, 0.8, 0)["values"] for d in ds]
     assert got == ref
     assert b.passes(3, 333).tolist() == ref[:3]
     assert b.passes(1, 7).tolist() == ref[3:4]
@@ -246,15 +277,16 @@ class _ListBank:
 def _hand(strategy, mode, words, d, lanes=2, bits=4, pool=4, refresh=2):
     eng = Engine(_cfg(strategy, mode, lanes, bits, pool, refresh))
     eng.bank = _ListBank(words + [0] * 8)
-    return eng, _pass(eng, "begin", d, random.Random(0), 1.0, 0)
+    return eng, _pass(eng, "start", d, random.Random(0), 1.0, 0)
 
 
 def test_odd_code_is_the_wiring():
     for bits in range(2, 9):
         for u in range(2 ** (bits - 1)):
-            wired = ((~u >> (bits - 2)) & 1) << (bits - 1) | (u & (2 ** (bits - 2) - 1)) << 1 | 1
+            wired = u << 1 | 1                              # {u, 1}: no inverter
             assert odd_code(u, bits) == wired - (2**bits if wired >> (bits - 1) else 0)
-    assert [odd_code(u, 4) for u in range(8)] == [-7, -5, -3, -1, 1, 3, 5, 7]
+    assert [odd_code(u, 4) for u in range(8)] == [1, 3, 5, 7, -7, -5, -3, -1]
+    assert sorted(odd_code(u, 4) for u in range(8)) == [-7, -5, -3, -1, 1, 3, 5, 7]
 
 
 def test_sign_flip_is_exact_negation():
@@ -266,8 +298,8 @@ def test_sign_flip_is_exact_negation():
 
 
 def test_hand_pool_sign_and_pool_read_order():
-    # fill u = 5, 0, 7, 2 -> pool [3, -7, 7, -3]; the last fill word's bits [3, 5) = offset 3
-    fill = [5, 0, 7, 2 | 3 << 3]
+    # fill u = 1, 4, 3, 6 -> pool [3, -7, 7, -3]; the last fill word's bits [3, 5) = offset 3
+    fill = [1, 4, 3, 6 | 3 << 3]
     eng, got = _hand("pool-sign", "fixed", fill + [0b10, 0b01, 0], 4)
     assert eng.pool.tolist() == [3, -7, 7, -3] and eng.offset == 3
     # i -> pool[(i + 3) % 4] = -3, 3, -7, 7; r[lane] flips: beat 0 lane 1, beat 1 lane 0
@@ -279,19 +311,21 @@ def test_hand_pool_sign_and_pool_read_order():
 
 
 def test_hand_pool_index_and_none():
-    _, got = _hand("pool-index", "fixed", [5, 0, 7, 2, 1 | 3 << 2, 2], 3)
+    _, got = _hand("pool-index", "fixed", [1, 4, 3, 6, 1 | 3 << 2, 2], 3)
     assert got["values"] == [-7, -3, 7]                     # pool[1], pool[3], pool[2]
-    _, got = _hand("none", "fixed", [0b101_011, 0b000_111], 3)
+    _, got = _hand("none", "fixed", [0b001_111, 0b000_011], 3)
     assert got["values"] == [-1, 3, 7] and got["fill"] == 0
+    _, got = _hand("rademacher", "fixed", [0b10, 0b11, 0b00], 6)
+    assert got["values"] == [1, -1, -1, -1, 1, 1] and got["fill"] == 0 and got["cycles"] == 3
 
 
 def test_hand_adaptive_scale():
     # B = 8, N = 4: v = +-1 (acc 4): h = 10, e = 5, idx 0, rom 63, sa 2 -> 63 >> 2 = 15 -> 31
-    eng, got = _hand("pool", "adaptive", [64, 63, 64, 63, 0, 0], 4, lanes=4, bits=8)
+    eng, got = _hand("pool", "adaptive", [0, 127, 0, 127, 0, 0], 4, lanes=4, bits=8)
     assert (eng.rom_v, eng.sa) == (63, 2) and eng.pool.tolist() == [31, -31, 31, -31]
     assert got["fill"] == 2 * 4 + 3
     # v = +-127 (acc 64516): E = 15, h = -3, q = 1, e = -1, idx 15, rom 32, sa 8 -> 4064 >> 8 = 15
-    eng, _ = _hand("pool", "adaptive", [127, 0, 127, 0, 0], 4, lanes=4, bits=8)
+    eng, _ = _hand("pool", "adaptive", [63, 64, 63, 64, 0], 4, lanes=4, bits=8)
     assert (eng.rom_v, eng.sa) == (32, 8) and eng.pool.tolist() == [31, -31, 31, -31]
     assert scale_params(64516, 8, 2) == (32, 8)
 
@@ -299,17 +333,18 @@ def test_hand_adaptive_scale():
 @pytest.mark.parametrize("mode", ["fixed", "adaptive"])
 def test_pool_shift_replaces_refresh_entries_in_ring_order(mode):
     words = list(range(8)) + [1, 1, 6, 6, 3, 3, 0, 0, 2, 2] * 2 + [0] * 50
-    eng = Engine(_cfg("pool-shift", mode, 2, 4, 8, 2))
+    cfg = _cfg("pool-shift", mode, 2, 4, 8, 2)
+    eng = Engine(cfg)
     eng.bank = _ListBank(words)
     rng = random.Random(0)
-    got = _pass(eng, "begin", 0, rng, 1.0, 0)
-    assert got["cycles"] == _fill_cycles(eng.cfg, True) + 1
+    got = _pass(eng, "start", 0, rng, 1.0, 0)
+    assert got["cycles"] == _fill_cycles(cfg, True) + 1
     before = eng.pool.tolist()
     if mode == "fixed":
-        assert before == [-7, -5, -3, -1, 1, 3, 5, 7]
+        assert before == [1, 3, 5, 7, -7, -5, -3, -1]
     for step in range(6):
-        got = _pass(eng, "begin", 0, rng, 1.0, 0)
-        assert got["cycles"] == _fill_cycles(eng.cfg, False) + 1
+        got = _pass(eng, "start", 0, rng, 1.0, 0)
+        assert got["cycles"] == _fill_cycles(cfg, False) + 1
         after = eng.pool.tolist()
         ring = {(2 * step) % 8, (2 * step + 1) % 8}
         assert [j for j in range(8) if j not in ring and after[j] != before[j]] == []
@@ -356,8 +391,8 @@ def test_errors():
         Engine(_cfg("pool", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False}))
     eng = Engine(_cfg("pool", "fixed", 2, 4))
     with pytest.raises(PezoError):
-        eng.step({"begin": 1, "d": 1001})
-    eng.step({"begin": 1, "d": 5})
+        eng.step({"start": 1, "d": 1001})
+    eng.step({"start": 1, "d": 5})
     with pytest.raises(PezoError):
         eng.passes(1, 5)
 
@@ -397,7 +432,7 @@ def test_start_and_values_equal_step(strategy, mode, bank, lanes, bits):
     a, b = Engine(cfg), Engine(cfg)
     rng = random.Random(bank)
     for t, d in enumerate(ds):
-        seen = _pass(a, "begin", d, rng, 0.8, 1)["values"]
+        seen = _pass(a, "start", d, rng, 0.8, 1)["values"]
         p = b.start(d)
         assert b.registers() == a.registers()
         assert seen == ref[t]

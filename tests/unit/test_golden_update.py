@@ -26,7 +26,7 @@ formats = st.tuples(st.integers(1, 6), st.integers(4, 14))          # param (int
 def test_plus_minus2_restore_returns_theta_exactly_unless_saturated(fmt, bits, data):
     ints, frac = fmt
     eps_shift = data.draw(st.integers(0, frac))
-    r = UpdateRules(ints + frac, frac, 16, 14, bits, eps_shift, 1, 1)
+    r = UpdateRules(ints + frac, frac, 16, 14, bits, eps_shift, 1, 1, bits - 3)
     theta = data.draw(st.integers(r.lo, r.hi))
     z = data.draw(st.integers(-(1 << (bits - 1)) + 1, (1 << (bits - 1)) - 1))
     t1, o1 = r.apply(theta, Op.PLUS, z)
@@ -43,7 +43,7 @@ def test_plus_minus2_restore_returns_theta_exactly_unless_saturated(fmt, bits, d
 @settings(max_examples=300, deadline=None)
 @given(s=st.integers(-(1 << 15), (1 << 15) - 1), z=st.integers(-127, 127), frac=st.integers(0, 20))
 def test_product_is_nearest_even(s, z, frac):
-    r = UpdateRules(16, 12, 16, frac, 8, 6, 1, 1)
+    r = UpdateRules(16, 12, 16, frac, 8, 6, 1, 1, 5)
     exact = s * z * 2.0 ** -r.product_shift
     got = r.product(s, z)
     assert abs(got - exact) <= 0.5
@@ -52,8 +52,29 @@ def test_product_is_nearest_even(s, z, frac):
     assert r.product(-s, z) == -got
 
 
+@settings(max_examples=200, deadline=None)
+@given(s=st.integers(-(1 << 15), (1 << 15) - 1), frac=st.integers(0, 20), eps_shift=st.integers(0, 12))
+def test_unit_codes_need_no_multiplier(s, frac, eps_shift):
+    # +-1 codes (Rademacher, C = 0): the product is the scalar rounded once and negated, the
+    # perturbation eps exactly, so the datapath's lanes need no multiplier
+    r = UpdateRules(16, 12, 16, frac, 2, eps_shift, 1, 1, 0, unit=True)
+    for z in (1, -1):
+        assert r.product(s, z) == z * r.product(s, 1)
+        assert r.delta(z) == z * (1 << (12 - eps_shift))
+
+
+def test_rules_for_the_rademacher_configuration():
+    r = UpdateRules.from_config(Config().replace(**{"engine.source": "rademacher", "engine.value_bits": 2,
+                                                      "engine.reuse.strategy": "none",
+                                                      "engine.scale.mode": "fixed"}))
+    assert r.unit and r.C == 0 and r.delta_shift == 6 and r.product_shift == 2
+    assert r.apply(0, Op.PLUS, -1) == (-64, False)               # eps = 2**-6 in Q4.12
+    assert r.apply(0, Op.UPDATE, 1, s=1 << 14) == (-(1 << 12), False)   # 1.0 * 1
+
+
 def test_rules_for_the_default_configuration():
-    r = UpdateRules.from_config(Config())
+    r = UpdateRules.from_config(Config().replace(**{"engine.reuse.strategy": "pool-sign",
+                                                      "engine.scale.mode": "adaptive"}))
     assert (r.W, r.F, r.S, r.Fs, r.B, r.lanes, r.depth) == (16, 12, 16, 14, 8, 8, 4096)
     assert r.delta_shift == 1 and r.product_shift == 7          # delta = z << 1 is exact
     assert r.apply(r.hi - 1, Op.PLUS, 3) == (r.hi, True)

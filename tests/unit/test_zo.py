@@ -47,12 +47,16 @@ def test_code_scale_three_cases():
     adaptive = load(CONFIGS / "pool-index.toml")
     gauss = Config().replace(**{"engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
                                 "engine.scale.mode": "fixed"})
-    assert code_scale(fixed) == pytest.approx(math.sqrt(3) / 4 / 32)
+    assert code_scale(fixed) == pytest.approx(math.sqrt(3) / 4 / 32, rel=1e-4)   # c: the exact odd-code sigma
+    assert code_scale(fixed) == pytest.approx(1 / math.sqrt((4**7 - 1) / 3))
     assert code_scale(adaptive) == pytest.approx(1 / 32)
     assert code_scale(gauss) == pytest.approx(1 / 32)
     assert code_scale(adaptive.replace(**{"engine.value_bits": 10})) == pytest.approx(1 / 128)
     codes = torch.tensor([-127, 1, 32], dtype=torch.int64)
     assert codes_to_z(codes, adaptive).tolist() == [-127 / 32, 1 / 32, 1.0]
+    rad = load(CONFIGS / "rademacher.toml")
+    assert code_scale(rad) == 1.0
+    assert codes_to_z(torch.tensor([1, -1]), rad).tolist() == [1.0, -1.0]
 
 
 @pytest.mark.parametrize("name", UNIFORM)
