@@ -1,17 +1,25 @@
-"""The headline benchmark: PeZO engine variants against Gaussian sources at equal lanes x bits.
+"""The headline benchmark: every perturbation engine variant against the Gaussian sources at
+equal lanes (values per cycle), and the whole update system at 8 lanes.
 
-    .venv/bin/python benchmarks/hardware.py [--seeds N] [--points 1x8,8x8,16x16]
-        [--targets ice40-up5k,ecp5-25k] [--variants NAME,...] [--cache DIR] [--doc PATH]
+    .venv/bin/python benchmarks/hardware.py [--seeds N] [--lanes 1,8,16]
+        [--targets ice40-up5k,ecp5-25k] [--variants NAME,...] [--systems NAME,...]
+        [--cache DIR] [--doc PATH]
 
-For every design point (lanes x value_bits) and target, every variant of :data:`VARIANTS` is
-synthesised, placed and routed (median Fmax over nextpnr seeds) and its power estimated, all
-through the result cache (``out/cache``; a rerun is instant). The LFSR bank is sized to feed
-each point: the fewest 63-bit LFSRs that give ``EngineConfig.bank_bits_needed``, each with k
-(fresh bits per cycle) the bits it must give rounded up to a power of two, at most 63.
+A variant is a configuration file, ``configs/<name>.toml``, which is exactly the 8-lane design
+the benchmark reports (its own value bits and bank). At other lane counts only
+``engine.lanes`` changes and the bank is resized by :func:`bank_rule`. Value bits are part of
+each design's choice (2 for Rademacher, 8 for the others), so designs are compared at equal
+lanes, not equal bits.
 
-A variant the current code rejects is a ``skipped: <reason>`` row and a design larger than the
-device a ``does not fit: N/M <bel>`` row; neither stops the benchmark. Each PeZO variant is
-compared with the best Gaussian source (fewest LUTs) of the same point and target.
+Every row is synthesised, placed and routed (median Fmax over nextpnr seeds) and its power
+estimated, through the result cache (``out/cache``; a rerun is instant). A variant the current
+code rejects is a ``skipped: <reason>`` row and a design larger than the device a
+``does not fit: N/M <bel>`` row; neither stops the benchmark. Every row is compared with the
+best Gaussian source (fewest LUTs) of the same lanes and target.
+
+The system rows are ``pezo_update`` (engine + ZO update datapath + controller, 4096 Q4.12
+parameters in block RAM) at 8 lanes with the variant's engine; their reference is the same
+system with ``gaussian-clt``.
 
 Writes out/bench/hardware.{json,md} and the page docs/results/hardware.md (with the command,
 tool versions and wall time).
@@ -34,64 +42,95 @@ from pezo.build.report import evaluate, fresh_bits_per_cycle
 from pezo.errors import PezoError
 from pezo.files import write_atomic
 
-#: Design points: (lanes, value_bits).
-POINTS = [(1, 8), (8, 8), (16, 16)]
+CONFIGS = Path("configs")
+LANES = [1, 8, 16]
 TARGETS = ["ice40-up5k", "ecp5-25k"]
-#: name -> (family, engine.source, engine.reuse.strategy, engine.scale.mode)
+#: name (= configs/<name>.toml) -> family
 VARIANTS = {
-    "pezo-recommended": ("pezo", "uniform", "pool-sign", "adaptive"),
-    "pool-sign-fixed": ("pezo", "uniform", "pool-sign", "fixed"),
-    "pool-index": ("pezo", "uniform", "pool-index", "adaptive"),
-    "pool-shift": ("pezo", "uniform", "pool-shift", "adaptive"),
-    "pool (naive)": ("pezo", "uniform", "pool", "adaptive"),
-    "uniform-fresh": ("uniform", "uniform", "none", "fixed"),
-    "gaussian-clt": ("gaussian", "gaussian-clt", "none", "fixed"),
-    "gaussian-icdf": ("gaussian", "gaussian-icdf", "none", "fixed"),
-    "gaussian-boxmuller": ("gaussian", "gaussian-boxmuller", "none", "fixed"),
+    "rademacher": "rademacher",
+    "pool-sign": "pezo",
+    "pool-sign-fixed": "pezo",
+    "pool-index": "pezo",
+    "pool-shift": "pezo",
+    "pre-generation": "pezo",
+    "on-the-fly": "pezo",
+    "pool": "pezo",
+    "uniform-fresh": "uniform",
+    "gaussian-clt": "gaussian",
+    "gaussian-icdf": "gaussian",
+    "gaussian-boxmuller": "gaussian",
 }
-#: Goals from the issue (percent less than the best Gaussian source).
-GOALS = {"LUT": 85.0, "FF": 80.0, "dynamic_uw": 90.0}
+#: Engines of the whole-system rows (8 lanes): MeZO-style Gaussian CLT, PeZO as first
+#: recommended, pool-sign with fixed scale, the paper's two strategies, Rademacher.
+SYSTEMS = ["gaussian-clt", "pool-sign", "pool-sign-fixed", "pre-generation", "on-the-fly", "rademacher"]
+SYSTEM_LANES = 8
+SYSTEM_REFERENCE = "gaussian-clt"
+#: Goals of the issue: percent less than the best Gaussian source at 8 and 16 lanes.
+GOALS = {"LUT": 90.0, "FF": 90.0, "dynamic_uw": 93.0}
+FMAX_GOALS = {"ice40-up5k": 100.0, "ecp5-25k": 250.0}
+SYSTEM_GOALS = {"LUT": 60.0}
+SYSTEM_FMAX_GOAL = {"ice40-up5k": 60.0}
+BANK_GOAL = 1.25            # LUT and FF per fresh bit per cycle, with replay
 DOC = Path("docs/results/hardware.md")
 
 
-def variant_config(name: str, lanes: int, bits: int) -> config.Config:
-    """The configuration of one variant at one point, with a bank sized to feed it."""
-    _fam, source, strategy, scale = VARIANTS[name]
-    base_file = Path("configs") / f"{source}.toml"
-    base = config.load(base_file) if source.startswith("gaussian") and base_file.is_file() \
-        else config.Config()
-    cfg = base.replace(**{"engine.lanes": lanes, "engine.value_bits": bits,
-                          "engine.source": source, "engine.reuse.strategy": strategy,
-                          "engine.scale.mode": scale, "engine.lfsr.width": 63,
-                          "engine.lfsr.k": 63, "engine.lfsr.taps": []})
-    n = cfg.engine.params.bank_lanes_needed            # of the 63-bit, k = 63 LFSRs set above
+def _pow2_ceil(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def bank_rule(cfg: config.Config) -> config.Config:
+    """The bank that feeds ``cfg``'s engine with the fewest state bits: one 31-bit LFSR when
+    it can give the bits a cycle the engine needs, else the fewest 63-bit ones; ``k`` is the
+    bits each must give rounded up to a power of two (the golden model's fast recurrence),
+    at most the width."""
+    need = cfg.replace(**{"engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                          "engine.lfsr.lanes": 1}).engine.params.bank_bits_needed
+    width, n = (31, 1) if need <= 31 else (63, -(-need // 63))
     if n > 64:
-        raise PezoError(f"no bank of up to 64 LFSRs feeds {lanes}x{bits} with {name}")
-    # k: the bits each LFSR must give, rounded up to a power of two (the default bank's rule:
-    # the golden model's fast path needs it), at most the width.
-    k = min(63, 1 << (-(-cfg.engine.params.bank_bits_needed // n) - 1).bit_length())
-    cfg = cfg.replace(**{"engine.lfsr.lanes": n, "engine.lfsr.k": k})
+        raise PezoError(f"no bank of up to 64 LFSRs gives {need} bits a cycle")
+    k = min(width, _pow2_ceil(-(-need // n)))
+    cfg = cfg.replace(**{"engine.lfsr.width": width, "engine.lfsr.k": k, "engine.lfsr.lanes": n,
+                         "engine.lfsr.taps": []})
     cfg.engine.check_bank()
     return cfg
 
 
-def run_one(name: str, lanes: int, bits: int, target: str, seeds: list[int], cache: Cache,
-            say) -> dict:
-    fam = VARIANTS[name][0]
-    row = {"point": f"{lanes}x{bits}", "target": target, "variant": name, "family": fam}
+def variant_config(name: str, lanes: int) -> config.Config:
+    """``configs/<name>.toml`` at ``lanes`` lanes with the bank :func:`bank_rule` sizes."""
+    return bank_rule(config.load(CONFIGS / f"{name}.toml").replace(**{"engine.lanes": lanes}))
+
+
+def system_config(name: str) -> config.Config:
+    """The update system at :data:`SYSTEM_LANES` lanes with the engine of ``name``.
+
+    Lane multipliers: as many in DSP blocks as the UP5K's 8 leave after the engine (an
+    adaptive engine uses one for its scale); none for +-1 codes, which need no multiplier.
+    """
+    cfg = variant_config(name, SYSTEM_LANES)
+    adaptive = cfg.engine.scale.mode == "adaptive"
+    return cfg.replace(**{"update.dsp_lanes": SYSTEM_LANES - int(adaptive)})
+
+
+def recommended() -> str | None:
+    """The variant whose 8-lane design is ``configs/default.toml`` (same engine digest)."""
+    want = config.load(CONFIGS / "default.toml").digest("engine")
+    return next((v for v in VARIANTS if variant_config(v, 8).digest("engine") == want), None)
+
+
+def run_one(design_name: str, name: str, cfg, target: str, seeds: list[int], cache: Cache, say) -> dict:
+    row = {"design": design_name, "lanes": cfg.engine.lanes, "target": target, "variant": name,
+           "family": VARIANTS[name], "value_bits": cfg.engine.value_bits}
     try:
-        cfg = variant_config(name, lanes, bits)
-        design = designs.get("engine")
+        design = designs.get(design_name)
         probe = design.component(cfg)       # the current code may reject the configuration
         probe._MustUse__used = True         # built only to ask; no "never elaborated" warning
     except PezoError as exc:
         return {**row, "status": f"skipped: {exc}"}
     lf = cfg.engine.lfsr
-    row["bank_lfsrs"] = lf.lanes
     row["bank"] = f"{lf.lanes}x{lf.width}/{lf.k}"
     try:
         rep = evaluate(design, cfg, target=target, seeds=seeds,
-                       work_dir=OUT / "hardware" / target / design.digest(cfg), cache=cache,
+                       work_dir=OUT / "hardware" / design_name / target / design.digest(cfg), cache=cache,
                        progress=say)
     except DoesNotFit as exc:
         what = ", ".join(f"{u}/{a} {bel}" for bel, u, a in exc.over) or "no BELs remaining"
@@ -113,15 +152,19 @@ def _pct(base, x):
 
 
 def add_comparisons(rows: list[dict]) -> None:
-    """Reductions of every row against the best Gaussian row (fewest LUTs) of its group."""
+    """Reductions of every row against its reference: the best Gaussian row (fewest LUTs) of
+    its design, lanes and target, or for system rows the system with :data:`SYSTEM_REFERENCE`."""
     for r in rows:
-        group = [g for g in rows if g["point"] == r["point"] and g["target"] == r["target"]
-                 and g["family"] == "gaussian" and g["status"] == "ok"]
-        best = min(group, key=lambda g: g["LUT"]) if group else None
-        r["best_gaussian"] = best["variant"] if best else None
-        for key in GOALS:
-            r[f"vs_gauss_{key}"] = _pct(best[key], r.get(key)) if best and r["status"] == "ok" \
-                else None
+        group = [g for g in rows if g["design"] == r["design"] and g["lanes"] == r["lanes"]
+                 and g["target"] == r["target"] and g["status"] == "ok"]
+        if r["design"] == "update":
+            ref = next((g for g in group if g["variant"] == SYSTEM_REFERENCE), None)
+        else:
+            gauss = [g for g in group if g["family"] == "gaussian"]
+            ref = min(gauss, key=lambda g: g["LUT"]) if gauss else None
+        r["reference"] = ref["variant"] if ref else None
+        for key in ("LUT", "FF", "dynamic_uw"):
+            r[f"vs_ref_{key}"] = _pct(ref[key], r.get(key)) if ref and r["status"] == "ok" else None
 
 
 def _cell(v) -> str:
@@ -132,23 +175,29 @@ def _cell(v) -> str:
     return str(v)
 
 
-def table(rows: list[dict]) -> str:
-    cols = ["point", "target", "variant", "status", "bank", "LUT", "FF", "carry", "BRAM", "DSP",
+def _fewer(v: float | None) -> str:
+    """A reduction in percent as words: positive is fewer than the reference."""
+    return "n/a" if v is None else f"{abs(v):.1f}% {'fewer' if v >= 0 else 'more'}"
+
+
+def table(rows: list[dict], default: str | None) -> str:
+    cols = ["lanes", "target", "variant", "status", "bank", "value_bits", "LUT", "FF", "carry", "BRAM", "DSP",
             "fmax_mhz", "fmax_spread", "dynamic_uw", "toggles_per_cycle", "fresh_bits_per_cycle",
-            "vs_gauss_LUT", "vs_gauss_FF", "vs_gauss_dynamic_uw"]
-    heads = ["Point", "Target", "Variant", "Status", "Bank", "LUT", "FF", "Carry", "BRAM", "DSP",
-             "Fmax MHz", "Fmax seeds", "Dyn. uW (est.)", "Toggles/cycle", "Fresh bits/cycle",
-             "LUT vs best Gauss", "FF vs best Gauss", "Dyn. power vs best Gauss"]
+            "vs_ref_LUT", "vs_ref_FF", "vs_ref_dynamic_uw"]
+    heads = ["Lanes", "Target", "Variant", "Status", "Bank", "Bits", "LUT", "FF", "Carry", "BRAM", "DSP",
+             "Fmax MHz", "Fmax seeds", "Dyn. µW (est.)", "Toggles/cycle", "Fresh bits/cycle",
+             "LUT vs ref.", "FF vs ref.", "Dyn. power vs ref."]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * 5 + "---:|" * (len(heads) - 5)]
     for r in rows:
         r = dict(r)
+        if r["variant"] == default:
+            r["variant"] = f"**{r['variant']}** (default)"
         seeds = r.get("fmax_mhz_per_seed")
         r["fmax_spread"] = f"{min(seeds):.1f}-{max(seeds):.1f}" if seeds else None
-        for k in ("vs_gauss_LUT", "vs_gauss_FF", "vs_gauss_dynamic_uw"):
-            if r.get(k) is not None:
-                r[k] = f"{r[k]:+.1f}%"
+        for k in ("vs_ref_LUT", "vs_ref_FF", "vs_ref_dynamic_uw"):
+            r[k] = _fewer(r[k]) if r.get(k) is not None else None
         if r["status"] != "ok":
-            r = {k: r.get(k) for k in ("point", "target", "variant", "status", "bank")}
+            r = {k: r.get(k) for k in ("lanes", "target", "variant", "status", "bank", "value_bits")}
         lines.append("| " + " | ".join(_cell(r.get(c)) if c in r else "" for c in cols) + " |")
     return "\n".join(lines) + "\n"
 
@@ -165,152 +214,178 @@ def seed_spread(rows: list[dict]) -> str:
     return (f"Only Fmax depends on the nextpnr seed: LUT/FF/BRAM/DSP come from yosys and the power "
             f"estimate from the pre-placement netlist, so they are identical for every seed. "
             f"Fmax spread (max - min over seeds, relative to the median): median {median:.1f}%, "
-            f"largest {pct:.1f}% ({worst['point']} {worst['target']} {worst['variant']}: "
-            f"{', '.join(f'{f:.1f}' for f in worst['fmax_mhz_per_seed'])} MHz).\n")
+            f"largest {pct:.1f}% ({worst['design']} {worst['lanes']} lanes {worst['target']} "
+            f"{worst['variant']}: {', '.join(f'{f:.1f}' for f in worst['fmax_mhz_per_seed'])} MHz).\n")
 
 
-def versus(rows: list[dict], a: str, b: str) -> str:
-    """Percent less of variant ``a`` than variant ``b`` per (point, target), where both ran."""
+def _met(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def goals(rows: list[dict], variant: str) -> str:
+    """The issue's goals for ``variant`` (the recommended engine), one line per check."""
     out = []
     for r in rows:
-        if r["variant"] != a or r["status"] != "ok":
+        if r["variant"] != variant or r["design"] != "engine":
             continue
-        ref = next((g for g in rows if g["variant"] == b and g["status"] == "ok"
-                    and g["point"] == r["point"] and g["target"] == r["target"]), None)
-        if ref:
-            out.append(f"* {r['point']} on {r['target']}: " + ", ".join(
-                f"{label} {_pct(ref[k], r[k]):+.1f}%"
-                for k, label in (("LUT", "LUT"), ("FF", "FF"), ("dynamic_uw", "dyn. power"))) +
-                f" (BRAM {r['BRAM']} vs {ref['BRAM']}, DSP {r['DSP']} vs {ref['DSP']})")
-    return "\n".join(out) + "\n" if out else "(no pair ran)\n"
-
-
-def _less(v: float) -> str:
-    """A reduction in percent as words: positive is less than the baseline."""
-    return f"{abs(v):.1f}% {'less' if v >= 0 else 'more'}"
-
-
-def _met(v: float | None, goal: float) -> str:
-    return "met" if v is not None and v >= goal else "missed"
-
-
-def smallest_pezo(rows: list[dict]) -> str:
-    """Per (point, target), the PeZO variant with the fewest LUTs against the same goals."""
-    out = []
-    for point, target in dict.fromkeys((r["point"], r["target"]) for r in rows):
-        ok = [r for r in rows if r["point"] == point and r["target"] == target and r["family"] == "pezo"
-              and r["status"] == "ok" and r.get("best_gaussian")]
-        if not ok:
-            continue
-        r = min(ok, key=lambda r: r["LUT"])
-        parts = [f"{k} {_less(r[f'vs_gauss_{k}'])} ({_met(r[f'vs_gauss_{k}'], g)})" for k, g in GOALS.items()]
-        out.append(f"* {point} on {target}: {r['variant']} against {r['best_gaussian']}: " + "; ".join(parts) +
-                   f" (BRAM {r['BRAM']}, DSP {r['DSP']})")
-    return "\n".join(out) + "\n" if out else "(no PeZO variant and Gaussian source ran at the same point)\n"
-
-
-def goals(rows: list[dict]) -> str:
-    """One line per (point, target): the recommended variant against the goals."""
-    out = []
-    for r in rows:
-        if r["variant"] != "pezo-recommended":
-            continue
-        head = f"* {r['point']} on {r['target']}: "
+        head = f"* engine, {r['lanes']} lanes, {r['target']}: "
         if r["status"] != "ok":
             out.append(head + r["status"])
-        elif r["best_gaussian"] is None:
-            out.append(head + "no Gaussian source ran at this point (see its rows: does not fit or "
-                       "failed), so the goals (85% fewer LUTs, 80% fewer FFs, 90% less dynamic "
-                       "power) cannot be evaluated")
+            continue
+        parts = []
+        if r["lanes"] == 1:
+            clt = next((g for g in rows if g["design"] == "engine" and g["lanes"] == 1 and g["target"] == r["target"]
+                        and g["variant"] == "gaussian-clt" and g["status"] == "ok"), None)
+            if clt:
+                smaller = r["LUT"] < clt["LUT"] and r["FF"] < clt["FF"]
+                parts.append(f"{r['LUT']} LUT / {r['FF']} FF against gaussian-clt's {clt['LUT']} / {clt['FF']} "
+                             f"(goal: smaller; {_met(smaller)})")
+        elif r["reference"] is None:
+            parts.append("no Gaussian source ran here, so the reductions cannot be evaluated")
         else:
-            parts = []
             for k, g in GOALS.items():
-                v = r[f"vs_gauss_{k}"]
-                parts.append(f"{k} {_less(v)} (goal: {g:g}% less; {_met(v, g)})"
-                             if v is not None else f"{k} n/a (goal: {g:g}% less; missed)")
-            out.append(head + f"against {r['best_gaussian']}: " + "; ".join(parts))
-    return "\n".join(out) + "\n"
+                v = r[f"vs_ref_{k}"]
+                parts.append(f"{k} {_fewer(v)} than {r['reference']} (goal: {g:g}% fewer; "
+                             f"{_met(v is not None and v >= g)})")
+            parts.append(f"DSP {r['DSP']} (goal: none; {_met(r['DSP'] == 0)}), BRAM {r['BRAM']}")
+        goal = FMAX_GOALS.get(r["target"])
+        if goal:
+            parts.append(f"Fmax {r['fmax_mhz']:.1f} MHz (goal: {goal:g}; {_met(r['fmax_mhz'] >= goal)})")
+        out.append(head + "; ".join(parts))
+    for r in rows:
+        if r["variant"] != variant or r["design"] != "update":
+            continue
+        head = f"* update system, {r['lanes']} lanes, {r['target']}: "
+        if r["status"] != "ok":
+            out.append(head + r["status"])
+            continue
+        v = r["vs_ref_LUT"]
+        parts = [f"LUT {_fewer(v)} than the same system with {r['reference']} "
+                 f"(goal: {SYSTEM_GOALS['LUT']:g}% fewer; {_met(v is not None and v >= SYSTEM_GOALS['LUT'])})",
+                 f"DSP {r['DSP']} (goal: none; {_met(r['DSP'] == 0)})"]
+        goal = SYSTEM_FMAX_GOAL.get(r["target"])
+        parts.append(f"Fmax {r['fmax_mhz']:.1f} MHz" + (f" (goal: {goal:g}; {_met(r['fmax_mhz'] >= goal)})"
+                                                       if goal else ""))
+        out.append(head + "; ".join(parts))
+    return "\n".join(out) + "\n" if out else "(the recommended variant did not run)\n"
+
+
+def bank_rows(name: str, targets: list[str], seeds: list[int], cache: Cache, say) -> list[dict]:
+    """The recommended engine's LFSR bank alone (``pezo synth lfsr``), with replay."""
+    cfg = variant_config(name, 8)
+    design = designs.get("lfsr")
+    out = []
+    for target in targets:
+        rep = evaluate(design, cfg, target=target, seeds=seeds,
+                       work_dir=OUT / "hardware" / "lfsr" / target / design.digest(cfg), cache=cache, progress=say)
+        bits = cfg.engine.lfsr.bits_per_cycle
+        res = rep["resources"]
+        out.append({"target": target, "bank": f"{cfg.engine.lfsr.lanes}x{cfg.engine.lfsr.width}/{cfg.engine.lfsr.k}",
+                    "bits": bits, "LUT": res["LUT"], "FF": res["FF"], "fmax_mhz": round(rep["fmax_mhz"], 1),
+                    "lut_per_bit": round(res["LUT"] / bits, 2), "ff_per_bit": round(res["FF"] / bits, 2)})
+    return out
+
+
+def bank_text(rows: list[dict]) -> str:
+    lines = ["| Target | Bank | Fresh bits/cycle | LUT | FF | LUT/bit | FF/bit | Fmax MHz | Goal (<= 1.25 + 1.25) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        ok = r["lut_per_bit"] <= BANK_GOAL and r["ff_per_bit"] <= BANK_GOAL
+        lines.append(f"| {r['target']} | {r['bank']} | {r['bits']} | {r['LUT']} | {r['FF']} | {r['lut_per_bit']} | "
+                     f"{r['ff_per_bit']} | {r['fmax_mhz']} | {_met(ok)} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--points", default=",".join(f"{lanes}x{b}" for lanes, b in POINTS))
+    ap.add_argument("--lanes", default=",".join(map(str, LANES)))
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help="engines of the update-system rows ('' for none)")
     ap.add_argument("--cache", default=None, help="cache directory (default $PEZO_CACHE or out/cache)")
     ap.add_argument("--doc", default=str(DOC), help="results page to write ('' for none)")
     args = ap.parse_args()
     try:
-        points = [tuple(int(x) for x in p.split("x")) for p in args.points.split(",")]
+        lanes_list = [int(x) for x in args.lanes.split(",")]
     except ValueError:
-        ap.error(f"--points: expected LANESxBITS,..., got {args.points!r}")
+        ap.error(f"--lanes: expected N,N,..., got {args.lanes!r}")
     targets = args.targets.split(",")
     variants = args.variants.split(",")
-    for v in variants:
+    systems = [s for s in args.systems.split(",") if s]
+    for v in variants + systems:
         if v not in VARIANTS:
-            ap.error(f"--variants: unknown {v!r}; known: {', '.join(VARIANTS)}")
+            ap.error(f"unknown variant {v!r}; known: {', '.join(VARIANTS)}")
     seeds = list(range(1, args.seeds + 1))
     cache = Cache(args.cache)
+    default = recommended()
     t0 = time.perf_counter()
+    jobs = [("engine", v, lanes, t) for lanes in lanes_list for t in targets for v in variants]
+    jobs += [("update", v, SYSTEM_LANES, t) for t in targets for v in systems]
     rows = []
-    total = len(points) * len(targets) * len(variants)
-    for lanes, bits in points:
-        for target in targets:
-            for name in variants:
-                n = len(rows) + 1
-                print(f"[{n}/{total}] {lanes}x{bits} {target} {name}", flush=True)
-                row = run_one(name, lanes, bits, target, seeds, cache,
-                              lambda m: print(f"    .. {m}", flush=True))
-                print(f"    -> {row['status']}" + (
-                    f": {row['LUT']} LUT, {row['FF']} FF, {row['BRAM']} BRAM, {row['DSP']} DSP, "
-                    f"{row['fmax_mhz']} MHz, {row['dynamic_uw']} uW" if row["status"] == "ok"
-                    else ""), flush=True)
-                rows.append(row)
+    for n, (design_name, name, lanes, target) in enumerate(jobs, 1):
+        print(f"[{n}/{len(jobs)}] {design_name} {lanes} lanes {target} {name}", flush=True)
+        try:
+            cfg = system_config(name) if design_name == "update" else variant_config(name, lanes)
+        except PezoError as exc:
+            row = {"design": design_name, "lanes": lanes, "target": target, "variant": name,
+                   "family": VARIANTS[name], "status": f"skipped: {exc}"}
+        else:
+            row = run_one(design_name, name, cfg, target, seeds, cache, lambda m: print(f"    .. {m}", flush=True))
+        print(f"    -> {row['status']}" + (
+            f": {row['LUT']} LUT, {row['FF']} FF, {row['BRAM']} BRAM, {row['DSP']} DSP, "
+            f"{row['fmax_mhz']} MHz, {row['dynamic_uw']} uW" if row["status"] == "ok" else ""), flush=True)
+        rows.append(row)
     add_comparisons(rows)
+    banks = bank_rows(default, targets, seeds, cache, lambda m: print(f"    .. {m}", flush=True)) if default else []
     wall = time.perf_counter() - t0
     versions = tool_versions()
     cmd = "make bench-hw" if len(sys.argv) == 1 else \
         ".venv/bin/python benchmarks/hardware.py " + " ".join(sys.argv[1:])
-    text = table(rows)
+    engine_rows = [r for r in rows if r["design"] == "engine"]
+    system_rows = [r for r in rows if r["design"] == "update"]
     page = "\n".join([
-        "# Hardware cost: PeZO perturbation engines against Gaussian sources",
+        "# Hardware cost: perturbation engines against Gaussian sources",
         "",
         f"Produced by `{cmd}` in {wall:.0f} s wall time ({cache.hits} cache hits, "
         f"{cache.misses} misses; machine {machine()}).",
         "",
-        f"Tools: {', '.join(f'{k} {v}' for k, v in versions.items())}; "
-        f"{power.simulator_version()}.",
+        f"Tools: {', '.join(f'{k} {v}' for k, v in versions.items())}; {power.simulator_version()}.",
         "",
-        "Each row is the whole random-number subsystem of the engine (LFSR bank sized to feed the "
-        "point, reuse buffer, mapper, output registers). Bank: LFSRs x width / k fresh bits per "
-        "LFSR per cycle (the fewest 63-bit LFSRs that feed the variant, k rounded up to a power "
-        "of two). LUT/FF/carry/BRAM/DSP: yosys on the core "
-        "alone; BRAM and DSP are counted in their own columns, never folded into LUTs. Fmax: "
-        f"median over nextpnr seeds {', '.join(map(str, seeds))} (the spread is the per-seed "
-        f"min-max). Power: **estimate** of the design's dynamic power at {power.REF_MHZ:g} MHz "
-        "from the toggles of the gate-level netlist under the standard stimulus (one ZO step: "
-        "fill, scale, a pass of 4096 values at full rate), method and error in docs/power.md. "
-        "'vs best Gauss': percent less than the Gaussian source with the fewest LUTs at the same "
-        "point and target (positive = PeZO smaller).",
+        "Each variant is the file `configs/<variant>.toml`, exactly the 8-lane row; at 1 and 16 lanes "
+        "only `engine.lanes` changes and the bank is resized (one 31-bit LFSR where it gives the bits a "
+        "cycle the engine needs, else the fewest 63-bit ones; k rounded up to a power of two). Rows "
+        "compare equal lanes (values per cycle); value bits are each design's own (Bits column). "
+        f"The default design (`configs/default.toml`) is {'`' + default + '`' if default else 'none of them'}.",
         "",
-        text,
-        f"## Against the goals (recommended PeZO configuration: {VARIANTS['pezo-recommended'][2]}, "
-        f"{VARIANTS['pezo-recommended'][3]} scale)",
+        "LUT/FF/carry/BRAM/DSP: yosys on the core alone; BRAM and DSP are counted in their own columns, "
+        f"never folded into LUTs. Fmax: median over nextpnr seeds {', '.join(map(str, seeds))} (the spread "
+        f"is the per-seed min-max). Power: **estimate** of the design's dynamic power at {power.REF_MHZ:g} MHz "
+        "from the toggles of the gate-level netlist under the design's standard stimulus (engine: one ZO "
+        "step, fill and scale and a pass of 4096 values at full rate; update system: load 4096 parameters "
+        "and one whole ZO step), method and error in docs/power.md. 'vs ref.': fewer (or more) than the "
+        "Gaussian source with the fewest LUTs at the same lanes and target; for the system rows, than the "
+        "same system with gaussian-clt.",
         "",
-        goals(rows),
-        "## The smallest PeZO variant against the goals",
+        "## Engines",
         "",
-        "The recommended configuration is chosen for accuracy (docs/results/training.md); adaptive "
-        "scale is what costs it LUTs and a DSP. The PeZO variant with the fewest LUTs at each point:",
+        table(engine_rows, default),
+        "## The whole update system at 8 lanes",
         "",
-        smallest_pezo(rows),
-        "## Context: recommended PeZO against the uniform engine without reuse",
+        "`pezo_update`: the engine, the ZO update datapath (4096 Q4.12 parameters in block RAM, "
+        "+eps/-2eps/restore/update in fixed point, 8 lanes) and its controller. Lane multipliers in DSP "
+        "blocks as many as the UP5K's 8 leave after the engine (7 beside an adaptive engine), the rest in "
+        "logic; Rademacher's datapath has none (z = +-1: a conditional negation).",
         "",
-        "Not a goal of the issue: `uniform-fresh` is the same LFSR bank feeding every value "
-        "fresh (reuse `none`, fixed scale). Positive = PeZO smaller.",
+        table(system_rows, default) if system_rows else "(not run)\n",
+        f"## Against the goals (the recommended design: {default or 'none'})",
         "",
-        versus(rows, "pezo-recommended", "uniform-fresh"),
+        goals(rows, default) if default else "(configs/default.toml is none of the variants)\n",
+        "## The recommended engine's LFSR bank alone",
+        "",
+        "`pezo synth lfsr` of the default bank (with its replay shadow), per fresh bit per cycle.",
+        "",
+        bank_text(banks) if banks else "(not run)\n",
         "## Seed variation",
         "",
         seed_spread(rows),
@@ -318,7 +393,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     write_atomic(OUT / "hardware.json", json.dumps(
         {"machine": machine(), "command": cmd, "wall_s": round(wall, 1), "tools": versions,
-         "rows": rows}, indent=2) + "\n")
+         "default": default, "rows": rows, "banks": banks}, indent=2) + "\n")
     write_atomic(OUT / "hardware.md", page)
     if args.doc:
         write_atomic(Path(args.doc), page)

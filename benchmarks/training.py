@@ -4,12 +4,13 @@ PeZO engine configuration, at equal forward-pass budgets, on the three tasks.
     .venv/bin/python benchmarks/training.py [--seeds 5] [--tasks digits,digits-shift,diabetes]
                                             [--workers 2] [--docs]
 
-Rows: first-order SGD and Adam (reference), MeZO (torch Gaussian), PeZO with each reuse
-strategy x scale mode (the configs/ files, with the scale mode overridden where the file has
-the other one), PeZO with each Gaussian hardware source (configs/gaussian-*.toml; a file that
-does not exist yet is skipped with a printed line), DiZO and PseuZO with the torch Gaussian and
-with the recommended engine configuration (configs/default.toml). Saves out/bench/training.json
-and .md; ``--docs`` also writes docs/results/training.md.
+Rows: first-order SGD and Adam (reference), MeZO (torch Gaussian), the hardware stream of every
+engine variant the hardware benchmark reports (the configs/ file of its name: Rademacher, the
+uniform engine without reuse, each PeZO reuse strategy including the paper's two, the Gaussian
+sources), the pooled ones also with the other scale mode, and DiZO and PseuZO with the torch
+Gaussian and with the Rademacher stream. Every run's seed seeds the model and the stream (the
+LFSR seed is ``seed + 1`` unless the file pins ``engine.lfsr.seed``). Saves
+out/bench/training.json and .md; ``--docs`` also writes docs/results/training.md.
 """
 
 from __future__ import annotations
@@ -34,41 +35,47 @@ ENTRIES = [
     ("FO SGD", "fo-sgd", None, None),
     ("FO Adam", "fo-adam", None, None),
     ("MeZO (torch Gaussian)", "mezo", None, None),
-    ("PeZO none / fixed", "pezo", "none.toml", None),
-    ("PeZO pool / fixed", "pezo", "pool.toml", None),
-    ("PeZO pool / adaptive", "pezo", "pool.toml", "adaptive"),
-    ("PeZO pool-sign / fixed", "pezo", "pool-sign.toml", None),
-    ("PeZO pool-sign / adaptive", "pezo", "pool-sign.toml", "adaptive"),
-    ("PeZO pool-index / fixed", "pezo", "pool-index.toml", "fixed"),
-    ("PeZO pool-index / adaptive", "pezo", "pool-index.toml", None),
-    ("PeZO pool-shift / fixed", "pezo", "pool-shift.toml", "fixed"),
-    ("PeZO pool-shift / adaptive", "pezo", "pool-shift.toml", None),
-    ("PeZO recommended (default.toml)", "pezo", RECOMMENDED, None),
-    ("PeZO gaussian-clt", "pezo", "gaussian-clt.toml", None),
-    ("PeZO gaussian-icdf", "pezo", "gaussian-icdf.toml", None),
-    ("PeZO gaussian-boxmuller", "pezo", "gaussian-boxmuller.toml", None),
+    ("rademacher", "pezo", "rademacher.toml", None),
+    ("uniform-fresh", "pezo", "uniform-fresh.toml", None),
+    ("pool (naive) / fixed", "pezo", "pool.toml", None),
+    ("pool-sign / adaptive", "pezo", "pool-sign.toml", None),
+    ("pool-sign-fixed", "pezo", "pool-sign-fixed.toml", None),
+    ("pool-index / adaptive", "pezo", "pool-index.toml", None),
+    ("pool-index / fixed", "pezo", "pool-index.toml", "fixed"),
+    ("pool-shift / adaptive", "pezo", "pool-shift.toml", None),
+    ("pool-shift / fixed", "pezo", "pool-shift.toml", "fixed"),
+    ("pre-generation / adaptive", "pezo", "pre-generation.toml", None),
+    ("pre-generation / fixed", "pezo", "pre-generation.toml", "fixed"),
+    ("on-the-fly / adaptive", "pezo", "on-the-fly.toml", None),
+    ("on-the-fly / fixed", "pezo", "on-the-fly.toml", "fixed"),
+    ("gaussian-clt", "pezo", "gaussian-clt.toml", None),
+    ("gaussian-icdf", "pezo", "gaussian-icdf.toml", None),
+    ("gaussian-boxmuller", "pezo", "gaussian-boxmuller.toml", None),
+    ("default.toml", "pezo", RECOMMENDED, None),
     ("DiZO (torch Gaussian)", "dizo", None, None),
-    ("DiZO (default.toml stream)", "dizo", RECOMMENDED, None),
+    ("DiZO (rademacher stream)", "dizo", "rademacher.toml", None),
     ("PseuZO (torch Gaussian)", "pseuzo", None, None),
-    ("PseuZO (default.toml stream)", "pseuzo", RECOMMENDED, None),
+    ("PseuZO (rademacher stream)", "pseuzo", "rademacher.toml", None),
 ]
 
 
 def _one(task_name: str, optimizer: str, config: str | None, scale: str | None, seed: int) -> dict:
     import torch
 
-    from pezo.config import load
+    from pezo.config import load, sets
     from pezo.sw.zo import tasks
     from pezo.sw.zo.train import run
 
     torch.set_num_threads(1)
-    cfg = None
+    cfg, pinned = None, False
     if config:
         cfg = load(CONFIGS / config)
+        pinned = sets(CONFIGS / config, "engine.lfsr.seed")
         if scale:
             cfg = cfg.replace(**{"engine.scale.mode": scale})
-    r = run(tasks.get(task_name), optimizer, cfg, seed)
-    return {"final": r["final"], "forwards": r["forwards"], "steps": r["steps"], "seconds": r["seconds"]}
+    r = run(tasks.get(task_name), optimizer, cfg, seed, pinned=pinned)
+    return {"final": r["final"], "forwards": r["forwards"], "steps": r["steps"], "seconds": r["seconds"],
+            "lfsr_seed": r.get("lfsr_seed")}
 
 
 def _cost(task_name: str) -> int:

@@ -130,25 +130,16 @@ class Engine(wiring.Component):
             m.d.comb += bank.en.eq(1)
             with m.If(olast):
                 m.d.sync += ovalid.eq(0)
-        if L & (L - 1) == 0:
-            # Beats, not values: with q = floor(d / L) and z = (d mod L == 0) a pass has
-            # q + 1 - z beats, and the shown beat is the last when the count left equals z.
-            # Only equality compares, no subtraction of L and no magnitude compare.
-            sh = L.bit_length() - 1
-            q = Signal(range(ep.max_params // L + 1))
-            z = Signal()
-            d_q, d_z = self.d >> sh, self.d[:sh] == 0 if sh else Const(1)
-            with m.If(load):
-                m.d.sync += [q.eq(d_q), z.eq(d_z), ovalid.eq((d_q != 0) | ~d_z),
-                             olast.eq(Mux(d_z, d_q == 1, d_q == 0))]
-            with m.Elif(take):
-                m.d.sync += [q.eq(q - 1), olast.eq(Mux(z, q == 2, q == 1))]
-        else:
-            rem = Signal.like(self.d)                # values left, the shown beat's included
-            with m.If(load):
-                m.d.sync += [ovalid.eq(self.d != 0), olast.eq(self.d <= L), rem.eq(self.d)]
-            with m.Elif(take):
-                m.d.sync += [rem.eq(rem - L), olast.eq(rem <= 2 * L)]
+        # c = values left after the shown beat, minus 1: the shown beat is the last when c < 0.
+        # A load and a take are one subtraction each (d - (L+1), c - L), and `last` is the
+        # sign of the result: the carry chain that computes c, no magnitude compare.
+        c = Signal(signed(len(self.d) + 2))
+        nxt = Signal.like(c)
+        m.d.comb += nxt.eq(Mux(ovalid, c, self.d) - Mux(ovalid, L, L + 1))
+        with m.If(load | take):
+            m.d.sync += [c.eq(nxt), olast.eq(nxt < 0)]
+        with m.If(load):
+            m.d.sync += ovalid.eq(self.d != 0)
 
     def _pooled(self, m: Module, bank: LfsrBank) -> None:
         ep = self._p

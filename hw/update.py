@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
 from pezo.hw.engine import Engine
-from pezo.update_rules import Cmd, Op, UpdateRules
+from pezo.update_rules import Cmd, Op, UpdateRules, system_engine
 
 __all__ = ["UpdateDatapath", "UpdateSystem"]
 
@@ -54,8 +54,7 @@ def _mul_logic(s, z, bits: int):
 
 
 def beat_layout(cfg: Config) -> data.StructLayout:
-    e = cfg.engine
-    return data.StructLayout({"values": data.ArrayLayout(signed(e.value_bits), e.lanes), "last": 1})
+    return cfg.engine.params.beat_layout
 
 
 class UpdateDatapath(wiring.Component):
@@ -74,8 +73,8 @@ class UpdateDatapath(wiring.Component):
     run : In(1)
         A pass is in progress: the stream owns both memory ports.
     start : In(1)
-        With ``op`` and ``d``: start a pass (word pointer to 0, ``op`` latched, ``d`` parameters
-        to go, so the lanes past ``d`` in the last beat keep their value).
+        With ``op`` and ``d``: start a pass (word pointer to 0, ``op`` latched; the lanes past
+        ``d`` in the stream's ``last`` beat keep their value).
     op : In(2)
         :class:`pezo.update_rules.Op`.
     d : In(range(depth + 1))
@@ -94,12 +93,11 @@ class UpdateDatapath(wiring.Component):
         memory's read register, which the pass also uses.
 
     Timing: a beat transferred at edge ``c`` has its word read and its products ``scalar * z``
-    registered at that edge, its term registered at ``c + 1`` and its word written at ``c + 2``
-    (``PIPELINE_DEPTH = 2``).
+    registered at that edge, its term registered at ``c + 1``, its sum at ``c + 2`` and its
+    saturated word written at ``c + 3`` (``PIPELINE_DEPTH = 3``).
     Consecutive beats touch different words, so the pipeline needs no forwarding.
     With ``update.memory = "spram"`` the memory has one port (read and write share the
-    address) and ``ready = run & ~v2``: no beat is taken in a cycle whose edge writes, so at
-    most two beats in four cycles (half rate).
+    address) and ``ready = run & ~v3``: no beat is taken in a cycle whose edge writes.
     """
 
     def __init__(self, cfg: Config):
@@ -140,7 +138,6 @@ class UpdateDatapath(wiring.Component):
         m.d.comb += self.rdata.eq(rp.data)
 
         ptr = Signal(range(r.words))
-        rem = Signal(range(r.depth + 1))
         mode = Signal(2)
         v1, v2 = Signal(), Signal()
         a1, a2 = Signal.like(ptr), Signal.like(ptr)
@@ -148,10 +145,12 @@ class UpdateDatapath(wiring.Component):
         p_shape = signed(r.S + B + 2)
         p1 = Signal(data.ArrayLayout(p_shape, L))      # s * z, multiplied as the beat arrives
         m1, m2 = Signal(L), Signal(L)
-        # SPRAM has one port: a beat is read in the cycle it arrives and written two cycles
-        # later, so no beat is taken while a write is due (v2): beats go two on, two off.
-        ready = self.run & ~v2 if self._spram else self.run
-        m.d.comb += [self.pending.eq(v1 | v2), self.i.ready.eq(ready)]
+        # SPRAM has one port: a beat is read in the cycle it arrives and written three cycles
+        # later, so no beat is taken while a write is due (v3).
+        v3 = Signal()
+        a3 = Signal.like(ptr)
+        ready = self.run & ~v3 if self._spram else self.run
+        m.d.comb += [self.pending.eq(v1 | v2 | v3), self.i.ready.eq(ready)]
 
         accept = self.i.valid & self.i.ready
         # The product is the long path (a Booth tree or a DSP): it has the stage from the
@@ -164,11 +163,11 @@ class UpdateDatapath(wiring.Component):
         read_en = accept | (self.re & ~self.run)
         if self._spram:
             # One address for both ports, which yosys merges into SPRAM's single port. A read
-            # and a write never meet in one cycle (ready is low while v2; the host issues one
+            # and a write never meet in one cycle (ready is low while v3; the host issues one
             # command per cycle), so masking the read enable with the write enable changes
             # nothing, but it shows yosys that SPRAM's "no change on write" is enough.
             spram_addr = Signal.like(ptr)
-            m.d.comb += [spram_addr.eq(Mux(v2, a2, Mux(self.run, ptr, self.addr))),
+            m.d.comb += [spram_addr.eq(Mux(v3, a3, Mux(self.run, ptr, self.addr))),
                          rp.addr.eq(spram_addr), rp.en.eq(read_en & ~wp.en)]
         else:
             m.d.comb += [
@@ -176,17 +175,30 @@ class UpdateDatapath(wiring.Component):
                 rp.en.eq(read_en),
             ]
         with m.If(self.start):
-            m.d.sync += [ptr.eq(0), rem.eq(self.d), mode.eq(self.op)]
+            m.d.sync += [ptr.eq(0), mode.eq(self.op)]
         m.d.sync += v1.eq(accept)
         with m.If(accept):
             m.d.sync += [
                 ptr.eq(ptr + 1),
-                rem.eq(Mux(rem > L, rem - L, 0)),
                 a1.eq(ptr),
                 z1.eq(self.i.payload.values),
                 *(p1[lane].eq(prods[lane]) for lane in range(len(prods))),
-                m1.eq(Cat(rem > lane for lane in range(L))),
             ]
+        if L & (L - 1) == 0:
+            # Only the pass's last beat (the stream's `last`) can be partial: its lanes below
+            # ((d - 1) mod L) + 1 are written, a mask latched at start. No count of d.
+            sh = L.bit_length() - 1
+            lastmask = Signal(L)
+            with m.If(self.start):
+                m.d.sync += lastmask.eq(Cat((self.d - 1)[:sh] >= lane if sh else Const(1) for lane in range(L)))
+            with m.If(accept):
+                m.d.sync += m1.eq(Mux(self.i.payload.last, lastmask, (1 << L) - 1))
+        else:
+            rem = Signal(range(r.depth + 1))             # parameters still to come
+            with m.If(self.start):
+                m.d.sync += rem.eq(self.d)
+            with m.If(accept):
+                m.d.sync += [rem.eq(Mux(rem > L, rem - L, 0)), m1.eq(Cat(rem > lane for lane in range(L)))]
 
         # Stage 1 -> 2: the word read for beat k arrives; register it with each lane's term as
         # x and a subtract flag: theta - x folds into the adder as ~x + 1 (no negation adder).
@@ -225,25 +237,32 @@ class UpdateDatapath(wiring.Component):
                         m.d.sync += x2[lane].eq(_round_shift(p1[lane], r.product_shift))
             terms = [(x2[lane], sub2) for lane in range(L)]
 
-        # Stage 2: saturating add or subtract, write back.
-        new, over = [], []
+        # Stage 2 -> 3: the add or subtract, registered (masked lanes keep theta).
+        sums = []
         for lane, (x, neg) in enumerate(terms):
             total = Signal(signed(max(W, len(x)) + 1), name=f"sum{lane}")
             flip = Mux(neg, ~x, x)
-            m.d.comb += total.eq(th2[lane] + flip + neg)
+            m.d.sync += total.eq(Mux(m2[lane], th2[lane] + flip + neg, th2[lane]))
+            sums.append(total)
+        m.d.sync += [v3.eq(v2), a3.eq(a2)]
+
+        # Stage 3: saturate, write back. The adder and the saturation were one stage before:
+        # the carry chain, the compares and the write-data multiplexer were the UP5K's
+        # critical path (docs/results/engine-options.md).
+        new, over = [], []
+        for total in sums:
             hi, lo = total > r.hi, total < r.lo
-            sat = Mux(hi, Const(r.hi, signed(W)), Mux(lo, Const(r.lo, signed(W)), total[:W]))
-            new.append(Mux(m2[lane], sat, th2[lane])[:W])
-            over.append(m2[lane] & (hi | lo))
+            new.append(Mux(hi, Const(r.hi, signed(W)), Mux(lo, Const(r.lo, signed(W)), total[:W]))[:W])
+            over.append(hi | lo)
         m.d.comb += [
-            wp.addr.eq(spram_addr if self._spram else Mux(v2, a2, self.addr)),
-            wp.data.eq(Mux(v2, Cat(*new), self.wdata)),
-            wp.en.eq(v2 | (self.we & ~self.run)),
+            wp.addr.eq(spram_addr if self._spram else Mux(v3, a3, self.addr)),
+            wp.data.eq(Mux(v3, Cat(*new), self.wdata)),
+            wp.en.eq(v3 | (self.we & ~self.run)),
         ]
         # Registered once more before the sticky flag: the OR over every lane's saturation
         # after the adders was the UP5K's critical path. A pass ends only after this drains.
         over_r = Signal()
-        m.d.sync += over_r.eq(v2 & Cat(*over).any())
+        m.d.sync += over_r.eq(v3 & Cat(*over).any())
         with m.If(self.clear):
             m.d.sync += self.ovf.eq(0)
         with m.Elif(over_r):
@@ -304,7 +323,7 @@ class UpdateSystem(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         r = self._r
-        m.submodules.engine = eng = Engine(self._cfg)
+        m.submodules.engine = eng = Engine(system_engine(self._cfg))
         m.submodules.datapath = dp = UpdateDatapath(self._cfg)
 
         running = Signal()

@@ -39,6 +39,8 @@ from .lfsr import MAX_WIDTH, MIN_WIDTH, STRUCTURES, LfsrParams, lane_seeds, scra
 SOURCES = ("uniform", "rademacher", "gaussian-clt", "gaussian-icdf", "gaussian-boxmuller")
 STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
 SCALE_MODES = ("fixed", "adaptive")
+#: ``engine.value_bits = 0`` means this width for the source (8 for the others).
+NATURAL_BITS = {"rademacher": 2}
 
 
 class ConfigError(PezoError):
@@ -61,11 +63,11 @@ def _show(value: Any) -> str:
 class LfsrConfig:
     """The bank of uniform generators every source draws from (DESIGN.md 4.1)."""
 
-    width: int = 63
+    width: int = 31
     structure: str = "galois"
     seed: int = 0x1
     lanes: int = 1
-    k: int = 16
+    k: int = 8
     taps: tuple[int, ...] = ()
     replay: bool = True
 
@@ -109,7 +111,7 @@ class LfsrConfig:
 class ReuseConfig:
     """PeZO reuse strategy (DESIGN.md 4.2)."""
 
-    strategy: str = "pool-sign"
+    strategy: str = "none"
     pool_size: int = 64
     refresh: int = 8
 
@@ -132,7 +134,7 @@ class ReuseConfig:
 class ScaleConfig:
     """Uniform-to-scaled mapping (DESIGN.md 4.3)."""
 
-    mode: str = "adaptive"
+    mode: str = "fixed"
 
     def validate(self, path: str) -> None:
         _one_of(f"{path}.mode", self.mode, SCALE_MODES)
@@ -165,20 +167,29 @@ class GaussianConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """The perturbation engine: ``lanes`` signed ``value_bits`` values per cycle."""
+    """The perturbation engine: ``lanes`` signed ``value_bits`` values per cycle.
+
+    The default is the design chosen by measurement (docs/results/hardware.md and
+    training.md): 8 lanes of Rademacher +-1 values from one 31-bit LFSR. ``value_bits = 0``
+    (the default) is the source's own width: 2 for ``rademacher``, 8 for the others.
+    """
 
     lanes: int = 8
-    value_bits: int = 8
-    source: str = "uniform"
+    value_bits: int = 0
+    source: str = "rademacher"
     max_params: int = 1 << 20
     lfsr: LfsrConfig = field(default_factory=LfsrConfig)
     reuse: ReuseConfig = field(default_factory=ReuseConfig)
     scale: ScaleConfig = field(default_factory=ScaleConfig)
     gaussian: GaussianConfig = field(default_factory=GaussianConfig)
 
+    def __post_init__(self) -> None:
+        if self.value_bits == 0:
+            object.__setattr__(self, "value_bits", NATURAL_BITS.get(self.source, 8))
+
     def validate(self, path: str) -> None:
         _in_range(f"{path}.lanes", self.lanes, 1, 64)
-        _in_range(f"{path}.value_bits", self.value_bits, 2, 32)
+        _in_range(f"{path}.value_bits", self.value_bits, 2, 32, "(0: the source's own width)")
         _one_of(f"{path}.source", self.source, SOURCES)
         _in_range(f"{path}.max_params", self.max_params, 1, 1 << 30, "(largest pass length d)")
         self.lfsr.validate(f"{path}.lfsr")
@@ -193,7 +204,8 @@ class EngineConfig:
                                   'engine.source = "rademacher" streams +-1 as 2-bit codes: must be 2')
             if strategy != "none":
                 raise ConfigError(f"{path}.reuse.strategy", strategy,
-                                  'engine.source = "rademacher" draws one fresh bit per value: use "none"')
+                                  'engine.source = "rademacher" draws one fresh bit per value: use "none" '
+                                  '(a reuse pool needs engine.source = "uniform")')
             if scale != "fixed":
                 raise ConfigError(f"{path}.scale.mode", scale,
                                   'engine.source = "rademacher" is exactly +-1 (variance 1): use "fixed"')
@@ -347,8 +359,13 @@ class Config:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> "Config":
-        """A copy with dotted-path changes, validated: ``cfg.replace(**{"engine.lfsr.k": 8})``."""
+        """A copy with dotted-path changes, validated: ``cfg.replace(**{"engine.lfsr.k": 8})``.
+
+        A new ``engine.source`` without an ``engine.value_bits`` takes the source's own width
+        (``value_bits = 0``), as a file that sets only the source would."""
         data = self.to_dict()
+        if "engine.source" in changes and "engine.value_bits" not in changes:
+            changes = {**changes, "engine.value_bits": 0}
         for dotted, value in changes.items():
             node = data
             *parents, leaf = dotted.split(".")

@@ -24,6 +24,7 @@ hardware and the model cannot disagree about a rounding; this module never impor
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -31,10 +32,11 @@ from pezo import fixed
 from pezo.config import Config
 from pezo.engine_params import EngineParams, Source
 
-__all__ = ["Op", "Cmd", "UpdateRules", "PIPELINE_DEPTH"]
+__all__ = ["Op", "Cmd", "UpdateRules", "PIPELINE_DEPTH", "system_engine"]
 
-#: Cycles from a beat's transfer to its write: read issued, term registered, written.
-PIPELINE_DEPTH = 2
+#: Cycles from a beat's transfer to its write: read issued, term registered, sum registered,
+#: saturated and written.
+PIPELINE_DEPTH = 3
 
 
 class Op(IntEnum):
@@ -149,3 +151,10 @@ class UpdateRules:
     def d_eff(self, d: int) -> int:
         """The pass length the controller uses: ``min(d, depth)``."""
         return min(int(d), self.depth)
+
+
+def system_engine(cfg: Config) -> EngineParams:
+    """The engine inside the update system: ``cfg.engine`` with passes no longer than the
+    memory (``max_params = update.depth``), since the controller clamps ``d`` to the depth;
+    its pass-length counter is that much narrower. Hardware and golden model both use it."""
+    return dataclasses.replace(EngineParams.from_config(cfg), max_params=cfg.update.depth)

@@ -78,7 +78,8 @@ def test_doctor_names_the_install_command_for_a_missing_tool(tmp_path):
 
 
 def test_generate_engine_for_every_strategy_config(tmp_path):
-    for name in ("default", "none", "pool", "pool-sign", "pool-index", "pool-shift"):
+    for name in ("default", "rademacher", "uniform-fresh", "pool", "pool-sign", "pool-sign-fixed", "pool-index",
+                 "pool-shift", "pre-generation", "on-the-fly"):
         out = tmp_path / f"{name}.v"
         r = _pezo("generate", "engine", "--config", f"configs/{name}.toml", "-o", str(out))
         assert r.returncode == 0, r.stderr
@@ -87,7 +88,7 @@ def test_generate_engine_for_every_strategy_config(tmp_path):
 
 def test_engine_that_the_bank_cannot_feed_is_a_clear_error(tmp_path):
     cfg = tmp_path / "c.toml"
-    cfg.write_text('[engine.lfsr]\nwidth = 16\nk = 8\n[engine.reuse]\nstrategy = "pool-index"\n')
+    cfg.write_text('[engine]\nsource = "uniform"\n[engine.lfsr]\nwidth = 16\nk = 8\n[engine.reuse]\nstrategy = "pool-index"\n')
     check = _pezo("config", "check", str(cfg))
     assert check.returncode == 0 and "the engine cannot be built from it" in check.stdout
     r = _pezo("generate", "engine", "--config", str(cfg), "-o", str(tmp_path / "e.v"))

@@ -20,7 +20,7 @@ import torch
 
 from pezo import fixed
 from pezo.config import Config
-from pezo.update_rules import PIPELINE_DEPTH, Cmd, Op, UpdateRules
+from pezo.update_rules import PIPELINE_DEPTH, Cmd, Op, UpdateRules, system_engine
 from pezo.sw.golden.engine import Engine
 
 __all__ = ["Update", "FloatReference", "Cmd", "Op", "pack_word", "unpack_word"]
@@ -64,7 +64,7 @@ class Update:
         self.cfg = cfg
         self.r = UpdateRules.from_config(cfg)
         self.spram = cfg.update.memory == "spram"
-        self.engine = Engine(cfg)
+        self.engine = Engine(system_engine(cfg))
         self.reset()
 
     def reset(self) -> None:
@@ -76,7 +76,8 @@ class Update:
         self.rdata_known = 0        # the read register has no reset value: X until its first read
         self.running = self.done = self.ovf = self.over_r = self.scalar = 0
         self.ptr = self.rem = self.mode = 0
-        self.v1 = self.v2 = self.a1 = self.a2 = 0
+        self.v1 = self.v2 = self.v3 = self.a1 = self.a2 = self.a3 = 0
+        self.s3 = [0] * r.lanes
         self.z1 = [0] * r.lanes
         self.m1 = self.m2 = [0] * r.lanes
         self.th2 = self.t2 = [0] * r.lanes
@@ -105,11 +106,11 @@ class Update:
         is_pass = cmd == Cmd.PASS
 
         run_now = bool(self.running)
-        # SPRAM's single port: no beat while this edge writes (v2), so half rate.
-        ready = run_now and not stall and not (self.spram and self.v2)
+        # SPRAM's single port: no beat while this edge writes (v3).
+        ready = run_now and not stall and not (self.spram and self.v3)
         eo = self.engine.outputs()
         accept = bool(eo["valid"]) and ready
-        finish = self.running and eo["idle"] and not (self.v1 or self.v2)
+        finish = self.running and eo["idle"] and not (self.v1 or self.v2 or self.v3)
 
         # Memory: the read register reads before this edge's write (no transparency).
         if accept:
@@ -119,23 +120,23 @@ class Update:
         else:
             read = None
         over = 0
-        if self.v2:
+        if self.v3:
             word = []
-            for lane in range(r.lanes):
-                if self.m2[lane]:
-                    v, sat = fixed.saturate_flag(self.th2[lane] + self.t2[lane], self._fmt)
-                    word.append(v)
-                    over |= int(sat)
-                else:
-                    word.append(self.th2[lane])
-            self.mem[self.a2] = torch.tensor(word, dtype=torch.int64)
+            for total in self.s3:
+                v, sat = fixed.saturate_flag(total, self._fmt)
+                word.append(v)
+                over |= int(sat)
+            self.mem[self.a3] = torch.tensor(word, dtype=torch.int64)
         elif cmd == Cmd.WRITE:
             self.mem[addr] = torch.tensor(unpack_word(wdata, r.lanes, r.W), dtype=torch.int64)
         # the lanes' saturation is registered (over_r) before it reaches the sticky flag
         self.ovf = 0 if cmd == Cmd.CLEAR else self.ovf | self.over_r
         self.over_r = over
 
-        # Pipeline: stage 2 takes stage 1 and the read register, stage 1 takes the beat.
+        # Pipeline: stage 3 takes the sums of stage 2 (masked lanes keep theta), stage 2 takes
+        # stage 1 and the read register, stage 1 takes the beat.
+        self.v3, self.a3 = self.v2, self.a2
+        self.s3 = [th + t if m else th for th, t, m in zip(self.th2, self.t2, self.m2)]
         self.v2, self.a2, self.m2, self.th2 = self.v1, self.a1, self.m1, self.rdata
         if self.v1:
             # The hardware registers x2 every cycle (only these values are ever read) and
@@ -202,8 +203,9 @@ class Update:
         # and the edge that sees engine idle and pipeline empty
         nb = -(-self.r.d_eff(d) // self.r.lanes)
         fill = self.engine_fill_cycles() if op == Op.PLUS else 0
-        # SPRAM: beats two on, two off, so the last of nb beats comes 2*floor((nb-1)/2) later
-        gaps = 2 * ((nb - 1) // 2) if self.spram and nb else 0
+        # SPRAM: no beat in a cycle that writes (three cycles after a beat): three on, three
+        # off, so the last of nb beats comes 3*floor((nb-1)/3) later
+        gaps = 3 * ((nb - 1) // 3) if self.spram and nb else 0
         tail = 0 if self.engine.params.direct else 1
         return 1 + fill + nb + gaps + tail + (PIPELINE_DEPTH if nb else 0) + 1
 

@@ -11,21 +11,28 @@ from pezo.cli import main
 from pezo.config import Config, ConfigError
 
 INVALID = [
-    ("[engine.lfsr]\nseed = 0\n", "engine.lfsr.seed = 0: must be in 1..2**63-1"),
+    ("[engine.lfsr]\nseed = 0\n", "engine.lfsr.seed = 0: must be in 1..2**31-1"),
     ("[engine.lfsr]\nwidth = 2\n", "engine.lfsr.width = 2: must be in 3..64"),
     ("[engine.lfsr]\nwidth = 65\n", "engine.lfsr.width = 65: must be in 3..64"),
     ("[engine.lfsr]\nwidth = 8\nk = 8\nseed = 0x100\n", "engine.lfsr.seed = 256: must be in 1..2**8-1"),
     ('[engine.lfsr]\nstructure = "xorshift"\n', 'engine.lfsr.structure = "xorshift": must be one of "galois", "fibonacci"'),
-    ("[engine.lfsr]\nk = 64\n", "engine.lfsr.k = 64: must be in 1..63"),
+    ("[engine.lfsr]\nk = 64\n", "engine.lfsr.k = 64: must be in 1..31"),
     ("[engine.lfsr]\nwidth = 3\nk = 3\nlanes = 10\n", "engine.lfsr.lanes = 10: a width-3 LFSR has only 7 distinct"),
     ("[engine.lfsr]\nwidth = 8\nk = 8\ntaps = [8, 1]\n", "engine.lfsr.taps = [8, 1]: not a primitive polynomial"),
-    ("[engine.lfsr]\ntaps = [31, 3]\n", "engine.lfsr.taps = [31, 3]: distinct exponents in 1..63 including 63"),
+    ("[engine.lfsr]\ntaps = [63, 3]\n", "engine.lfsr.taps = [63, 3]: distinct exponents in 1..31 including 31"),
     ('[engine.lfsr]\ntaps = "auto"\n', 'engine.lfsr.taps = "auto": must be a list of integers'),
     ('[engine.reuse]\nstrategy = "pool-foo"\n', 'engine.reuse.strategy = "pool-foo": must be one of "none"'),
     ("[engine.reuse]\npool_size = 48\n", "engine.reuse.pool_size = 48: must be a power of two"),
     ("[engine.reuse]\npool_size = 512\n", "engine.reuse.pool_size = 512: must be a power of two in 2..256"),
     ("[engine.reuse]\npool_size = 16\nrefresh = 3\n", "engine.reuse.refresh = 3: must be a power of two in 1..16"),
-    ('[engine.reuse]\nstrategy = "none"\n', 'engine.scale.mode = "adaptive": needs a pool to normalise'),
+    ('[engine]\nsource = "uniform"\n[engine.scale]\nmode = "adaptive"\n',
+     'engine.scale.mode = "adaptive": needs a pool to normalise'),
+    ('[engine.scale]\nmode = "adaptive"\n', 'engine.scale.mode = "adaptive": engine.source = "rademacher" is exactly +-1'),
+    ('[engine.reuse]\nstrategy = "pool-sign"\n', 'engine.reuse.strategy = "pool-sign": engine.source = "rademacher" draws'),
+    ("[engine]\nvalue_bits = 8\n", 'engine.value_bits = 8: engine.source = "rademacher" streams +-1 as 2-bit codes'),
+    ('[engine]\nsource = "uniform"\nvalue_bits = 2\n', 'engine.value_bits = 2: uniform codes need 3..32 bits'),
+    ('[engine]\nsource = "uniform"\nlanes = 6\n[engine.reuse]\nstrategy = "on-the-fly"\n',
+     'engine.reuse.pool_size = 64: "on-the-fly" concatenates rounds of pool_size generator outputs'),
     ("[engine]\nmax_params = 0\n", "engine.max_params = 0: must be in 1..1073741824"),
     ("[engine.reuse]\npool_size = 16\nrefresh = 32\n", "engine.reuse.refresh = 32: must be a power of two in 1..16"),
     ('[engine]\nsource = "gaussian"\n', 'engine.source = "gaussian": must be one of "uniform"'),
@@ -54,8 +61,8 @@ def test_defaults_are_valid_and_round_trip(tmp_path):
 
 def test_replace_changes_one_field_and_the_digest():
     cfg = Config()
-    other = cfg.replace(**{"engine.lfsr.k": 8})
-    assert other.engine.lfsr.k == 8 and other.engine.lanes == cfg.engine.lanes
+    other = cfg.replace(**{"engine.lfsr.k": 16})
+    assert other.engine.lfsr.k == 16 and other.engine.lanes == cfg.engine.lanes
     assert other.digest() != cfg.digest()
     with pytest.raises(ConfigError, match="engine.lfsr.k = 64"):
         cfg.replace(**{"engine.lfsr.k": 64})
@@ -64,39 +71,47 @@ def test_replace_changes_one_field_and_the_digest():
 def test_seeds_are_derived_in_one_place():
     from pezo.lfsr import scramble
 
-    lf = Config().replace(**{"engine.lfsr.lanes": 4}).engine.lfsr
+    lf = Config().replace(**{"engine.lfsr.lanes": 4, "engine.lfsr.width": 63}).engine.lfsr
     assert len(set(lf.seeds)) == lf.lanes and lf.seeds[0] == scramble(lf.seed, lf.width)
     # a sparse seed becomes a dense start state (about half the bits set)
     assert 20 <= bin(lf.seeds[0]).count("1") <= 43
 
 
+def test_value_bits_follow_the_source():
+    assert Config().engine.value_bits == 2                      # the default: Rademacher
+    assert Config().replace(**{"engine.source": "uniform"}).engine.value_bits == 8
+    assert Config().replace(**{"engine.source": "gaussian-clt"}).engine.value_bits == 8
+    assert Config().replace(**{"engine.source": "uniform", "engine.value_bits": 4}).engine.value_bits == 4
+    assert config.from_dict({"engine": {"source": "uniform"}}).engine.value_bits == 8
+
+
 def test_engine_needs_a_bank_that_feeds_it():
-    cfg = Config().replace(**{"engine.lanes": 16, "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"})
-    with pytest.raises(ConfigError, match="engine.lfsr.lanes = 1: the bank gives 1 x 16 = 16 fresh bits"):
+    cfg = Config().replace(**{"engine.lanes": 16})
+    with pytest.raises(ConfigError, match="engine.lfsr.lanes = 1: the bank gives 1 x 8 = 8 fresh bits"):
         cfg.engine.check_bank()
     Config().engine.check_bank()     # the default engine is fed
 
 
 def test_fresh_bits_per_strategy():
-    e = Config().replace(**{"engine.reuse.strategy": "pool-index"}).engine   # P = 64, 8 x 8 bits
+    e = Config().replace(**{"engine.source": "uniform", "engine.reuse.strategy": "pool-index"}).engine  # P = 64, 8 x 8
     assert e.params.stream_bits_per_beat == 8 * 6 and e.params.fill_bits_per_step() == 64 * 7
     assert e.params.fresh_bits_per_param(10**6) == pytest.approx(6 + 448 / 10**6)
-    sign = Config().replace(**{"engine.reuse.strategy": "pool-sign"}).engine.params  # one sign bit per value
+    uniform = Config().replace(**{"engine.source": "uniform"})
+    sign = uniform.replace(**{"engine.reuse.strategy": "pool-sign"}).engine.params  # one sign bit per value
     assert sign.stream_bits_per_beat == 8 and sign.fill_bits_per_step() == 64 * 7 + 6
     assert sign.bank_bits_needed == 7 + 6
-    shift = Config().replace(**{"engine.reuse.strategy": "pool-shift"}).engine.params
+    shift = uniform.replace(**{"engine.reuse.strategy": "pool-shift"}).engine.params
     assert shift.fill_bits_per_step() == 8 * 7 and shift.fill_bits_per_step(first=True) == 64 * 7
-    pool = Config().replace(**{"engine.reuse.strategy": "pool"}).engine.params
+    pool = uniform.replace(**{"engine.reuse.strategy": "pool"}).engine.params
     assert pool.stream_bits_per_beat == 0 and pool.fill_bits_per_step() == 64 * 7 + 6
     # the paper's strategies: pre-generated once (no bits after the first step), on-the-fly
     # refilled every step with no offset
-    pre = Config().replace(**{"engine.reuse.strategy": "pre-generation"}).engine.params
+    pre = uniform.replace(**{"engine.reuse.strategy": "pre-generation"}).engine.params
     assert pre.fill_bits_per_step(first=True) == 64 * 7 and pre.fill_bits_per_step() == 0
     assert pre.stream_bits_per_beat == 0 and pre.fresh_bits_per_param(4096) == 0
-    otf = Config().replace(**{"engine.reuse.strategy": "on-the-fly"}).engine.params
+    otf = uniform.replace(**{"engine.reuse.strategy": "on-the-fly"}).engine.params
     assert otf.fill_bits_per_step() == 64 * 7 and otf.stream_bits_per_beat == 0
-    rad = Config().replace(**{"engine.source": "rademacher", "engine.value_bits": 2,
-                              "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"}).engine.params
+    rad = Config().engine.params                                          # the default
     assert rad.stream_bits_per_beat == 8 and rad.fresh_bits_per_param(4096) == 1 and rad.fold == 1
 
 

@@ -9,9 +9,14 @@ from pezo.config import Config, ConfigError
 from pezo.sw.golden.engine import Engine
 from pezo.sw.golden.lfsr import LfsrBank
 
+#: The PeZO engine these tests were written for (the default before Rademacher): uniform
+#: pool-sign, adaptive scale, one 63-bit LFSR with k = 16; the default bank is 31-bit.
+W63 = {"engine.source": "uniform", "engine.reuse.strategy": "pool-sign", "engine.scale.mode": "adaptive",
+       "engine.lfsr.width": 63, "engine.lfsr.k": 16}
+
 
 def _cfg(source, lanes, bits=8, bank=1):
-    return Config().replace(**{"engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
+    return Config().replace(**{**W63, "engine.source": source, "engine.lanes": lanes, "engine.value_bits": bits,
                                "engine.reuse.strategy": "none", "engine.scale.mode": "fixed",
                                "engine.max_params": 200, "engine.lfsr.lanes": bank,
                                "engine.lfsr.k": 63})
@@ -23,7 +28,7 @@ def test_gaussian_sources_need_fresh_values_and_fixed_scale():
                           ({"engine.value_bits": 20}, "engine.value_bits")]:
         base = {"engine.source": "gaussian-icdf", "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"}
         with pytest.raises(ConfigError) as err:
-            Config().replace(**{**base, **change})
+            Config().replace(**{**W63, **base, **change})
         assert err.value.path == field
 
 

@@ -9,10 +9,15 @@ from hypothesis import strategies as st
 from pezo.config import Config
 from pezo.sw.golden.lfsr import LfsrBank, recurrence_lags
 
+#: The PeZO engine these tests were written for (the default before Rademacher): uniform
+#: pool-sign, adaptive scale, one 63-bit LFSR with k = 16; the default bank is 31-bit.
+W63 = {"engine.source": "uniform", "engine.reuse.strategy": "pool-sign", "engine.scale.mode": "adaptive",
+       "engine.lfsr.width": 63, "engine.lfsr.k": 16}
+
 
 def _cfg(width=16, k=8, lanes=2, structure="galois", replay=True, seed=0x1234):
     seed = seed % (2**width - 1) + 1
-    return Config().replace(**{"engine.lfsr.width": width, "engine.lfsr.k": k, "engine.lfsr.lanes": lanes,
+    return Config().replace(**{**W63, "engine.lfsr.width": width, "engine.lfsr.k": k, "engine.lfsr.lanes": lanes,
                                "engine.lfsr.structure": structure, "engine.lfsr.replay": replay,
                                "engine.lfsr.seed": seed, "engine.reuse.strategy": "pool-index"}).engine.lfsr
 

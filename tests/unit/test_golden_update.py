@@ -14,6 +14,12 @@ from pezo.sw.golden.update import FloatReference, Update, pack_word
 from pezo.update_rules import Cmd, Op, UpdateRules
 
 
+#: The PeZO engine (uniform pool-sign, adaptive, one 63-bit LFSR with k = 16); the default
+#: is the Rademacher engine, whose datapath has no multiplier.
+PEZO = {"engine.source": "uniform", "engine.reuse.strategy": "pool-sign", "engine.scale.mode": "adaptive",
+        "engine.lfsr.width": 63, "engine.lfsr.k": 16}
+
+
 def _cfg(**changes) -> Config:
     return Config().replace(**{"update.depth": 64, **changes})
 
@@ -72,9 +78,8 @@ def test_rules_for_the_rademacher_configuration():
     assert r.apply(0, Op.UPDATE, 1, s=1 << 14) == (-(1 << 12), False)   # 1.0 * 1
 
 
-def test_rules_for_the_default_configuration():
-    r = UpdateRules.from_config(Config().replace(**{"engine.reuse.strategy": "pool-sign",
-                                                      "engine.scale.mode": "adaptive"}))
+def test_rules_for_the_pezo_configuration():
+    r = UpdateRules.from_config(Config().replace(**PEZO))
     assert (r.W, r.F, r.S, r.Fs, r.B, r.lanes, r.depth) == (16, 12, 16, 14, 8, 8, 4096)
     assert r.delta_shift == 1 and r.product_shift == 7          # delta = z << 1 is exact
     assert r.apply(r.hi - 1, Op.PLUS, 3) == (r.hi, True)
@@ -97,10 +102,12 @@ def _host_steps(g: Update, d: int, scalars, rng: random.Random, stall: float):
     return cycles
 
 
-@pytest.mark.parametrize("changes", [{}, {"engine.scale.mode": "fixed", "engine.lanes": 3, "update.depth": 63},
-                                     {"engine.reuse.strategy": "pool-shift", "engine.lfsr.k": 63, "update.param": "Q2.6",
-                                      "update.eps_shift": 2, "update.scalar": "Q1.7"},
-                                     {"update.memory": "spram", "engine.lanes": 4}])
+@pytest.mark.parametrize("changes", [{}, PEZO, {**PEZO, "engine.scale.mode": "fixed", "engine.lanes": 3, "update.depth": 63},
+                                     {**PEZO, "engine.reuse.strategy": "pool-shift", "engine.lfsr.k": 63,
+                                      "update.param": "Q2.6", "update.eps_shift": 2, "update.scalar": "Q1.7"},
+                                     {"engine.lanes": 3, "update.depth": 63, "update.eps_shift": 12},
+                                     {"update.memory": "spram", "engine.lanes": 4},
+                                     {**PEZO, "update.memory": "spram", "engine.lanes": 4}])
 def test_step_equals_vectorised_passes_under_stalls(changes):
     cfg = _cfg(**changes)
     rng = random.Random(5)
@@ -121,34 +128,40 @@ def test_step_equals_vectorised_passes_under_stalls(changes):
     assert a.theta[:d].tolist() != init[:d]
 
 
-@pytest.mark.parametrize("changes", [{}, {"engine.scale.mode": "fixed"}, {"engine.lanes": 1, "update.depth": 40},
+@pytest.mark.parametrize("changes", [{}, PEZO, {**PEZO, "engine.scale.mode": "fixed"},
+                                     {"engine.lanes": 1, "update.depth": 40},
+                                     {**PEZO, "engine.lanes": 1, "update.depth": 40},
                                      {"update.memory": "spram", "engine.lanes": 4},
-                                     {"update.memory": "spram", "engine.lanes": 1, "update.depth": 40}])
+                                     {**PEZO, "update.memory": "spram", "engine.lanes": 1, "update.depth": 40}])
 def test_pass_cycles_formula(changes):
     g = Update(_cfg(**changes))
     for d in (0, 1, 7, 8, 9, 40):
         for op, n in _host_steps(g, d, [5], random.Random(1), stall=0.0):
             assert n == g.pass_cycles(op, d), (d, op)
-    # a PLUS pass of d parameters: E + ceil(d/L) + 5 cycles (SPRAM: + 2*floor((nb-1)/2));
-    # replays skip the engine's fill
-    e = 2 * 64 + 3 if g.engine.adaptive else 64
+    # a PLUS pass of d parameters: E + ceil(d/L) + 6 cycles with a pooled engine (E its fill),
+    # ceil(d/L) + 5 with the direct stream, which has no fill and no extra STREAM cycle
+    # (SPRAM: + 3*floor((nb-1)/3)); replays skip the engine's fill
+    pooled = not g.engine.params.direct
+    e = (2 * 64 + 3 if g.engine.adaptive else 64) if pooled else 0
     nb = -(-40 // g.r.lanes)
-    assert g.pass_cycles(Op.PLUS, 40) == e + nb + 5 + (2 * ((nb - 1) // 2) if g.spram else 0)
+    assert g.pass_cycles(Op.PLUS, 40) == e + nb + 5 + pooled + (3 * ((nb - 1) // 3) if g.spram else 0)
 
 
-def test_spram_takes_beats_two_on_two_off():
-    """Single port: a beat is never taken in a cycle whose edge writes a word."""
-    g = Update(_cfg(**{"update.memory": "spram", "engine.lanes": 4, "engine.scale.mode": "fixed"}))
+@pytest.mark.parametrize("changes", [{}, {**PEZO, "engine.scale.mode": "fixed"}])
+def test_spram_takes_beats_three_on_three_off(changes):
+    """Single port: a beat is never taken in a cycle whose edge writes a word (three cycles
+    after it was taken), so beats go three on, three off: half rate."""
+    g = Update(_cfg(**{**changes, "update.memory": "spram", "engine.lanes": 4}))
     g.step({"cmd": Cmd.PASS, "op": Op.PLUS, "d": 64})
     accepts = []
     while g.running:
-        writes = g.v2                                            # this edge writes a word
+        writes = g.v3                                            # this edge writes a word
         before = g.ptr
         g.step({})
         assert not (writes and g.ptr != before)
         accepts.append(int(g.ptr != before))
     first = accepts.index(1)
-    assert accepts[first:first + 16] == [1, 1, 0, 0] * 4 and sum(accepts) == 16
+    assert accepts[first:first + 15] == [1, 1, 1, 0, 0, 0] * 2 + [1, 1, 1] and sum(accepts) == 16
 
 
 def test_d_is_clamped_to_the_memory():
@@ -170,9 +183,9 @@ def test_sticky_overflow_and_clear():
     assert g.outputs()["ovf"] == 0
 
 
-@pytest.mark.parametrize("mode", ["adaptive", "fixed"])
+@pytest.mark.parametrize("mode", ["adaptive", "fixed", "rademacher"])
 def test_fixed_point_within_the_stated_bound_of_the_float_reference(mode):
-    cfg = _cfg(**{"engine.scale.mode": mode})
+    cfg = _cfg(**({} if mode == "rademacher" else {**PEZO, "engine.scale.mode": mode}))
     g, ref = Update(cfg), FloatReference(cfg)
     r = g.r
     rng = random.Random(3)

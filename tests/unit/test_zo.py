@@ -16,7 +16,8 @@ from pezo.sw.zo.source import EngineSource, GaussianSource, code_scale, codes_to
 from pezo.sw.zo.train import run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-UNIFORM = ["none", "pool", "pool-sign", "pool-index", "pool-shift", "default"]
+UNIFORM = ["uniform-fresh", "pool", "pool-sign", "pool-sign-fixed", "pool-index", "pool-shift", "pre-generation",
+           "on-the-fly", "rademacher", "default"]
 
 
 class Quad(nn.Module):
@@ -43,7 +44,7 @@ def _flat(model):
 # -- sources --------------------------------------------------------------------------------------
 
 def test_code_scale_three_cases():
-    fixed = load(CONFIGS / "pool-sign.toml")
+    fixed = load(CONFIGS / "pool-sign-fixed.toml")
     adaptive = load(CONFIGS / "pool-index.toml")
     gauss = Config().replace(**{"engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
                                 "engine.scale.mode": "fixed"})
