@@ -1,4 +1,5 @@
-"""Statistics of the golden perturbation stream for every strategy x scale, 8 lanes x 8 bits.
+"""Statistics of the golden perturbation stream for every strategy x scale (8 lanes x 8 bits) and
+for the Rademacher source (8 lanes of +-1).
 
     .venv/bin/python benchmarks/engine_stats.py
 
@@ -32,15 +33,21 @@ from pezo.sw.golden.stats import engine_stats  # noqa: E402
 STEPS, D = 64, 65536                 # 4,194,304 values per combination
 START_STEPS = 4                      # start-up run from the default seed
 DENSE_SEED = 0x2545F4914F6CDD1D % (2**63 - 1) + 1
-COMBOS = [(s, m) for s in ("none", "pool", "pool-sign", "pool-index", "pool-shift")
-          for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
+STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
+COMBOS = [(s, m) for s in STRATEGIES for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
+COMBOS.append(("rademacher", "fixed"))
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python benchmarks/engine_stats.py"
 
 
 def _cfg(strategy: str, mode: str, seed: int | None) -> Config:
-    changes = {"engine.reuse.strategy": strategy, "engine.scale.mode": mode, "engine.lanes": 8,
-               "engine.value_bits": 8, "engine.reuse.pool_size": 64, "engine.reuse.refresh": 8,
+    """Strategy ``rademacher`` is ``engine.source = "rademacher"`` (+-1, 2-bit codes)."""
+    source, bits = "uniform", 8
+    if strategy == "rademacher":
+        source, strategy, bits = "rademacher", "none", 2
+    changes = {"engine.source": source, "engine.reuse.strategy": strategy, "engine.scale.mode": mode,
+               "engine.lanes": 8, "engine.value_bits": bits, "engine.reuse.pool_size": 64,
+               "engine.reuse.refresh": 8, "engine.lfsr.width": 63,
                "engine.lfsr.k": 63}       # one bank (63 bits a cycle) feeds every strategy
     if seed is not None:
         changes["engine.lfsr.seed"] = seed
@@ -64,7 +71,7 @@ def _p(v) -> str:
 def _row(s: dict, seconds: float) -> dict:
     gf2 = "-" if s["gf2_lag1_cols"] is None else f"{s['gf2_lag1_rank']}/{s['gf2_lag1_cols']}"
     return {
-        "strategy": s["strategy"], "scale": s["scale"],
+        "strategy": "rademacher" if s["source"] == "rademacher" else s["strategy"], "scale": s["scale"],
         "mean (z)": f"{_f(s['mean'])} ({s['mean_z']:+.1f})",
         "var / target (z)": f"{_f(s['var'])} / {_f(s['var_target'])} ({s['var_z']:+.1f})",
         "c2 var": _f(s["var_folded"]),
@@ -89,7 +96,8 @@ START_COLUMNS = ["strategy", "scale", "mean (z)", "var / target (z)", "lane p", 
 
 HIST_GROUP = 4                       # odd codes per histogram bin (bin width 8 codes = 0.25 for B = 8)
 STYLES = {"none": ("k", "-"), "pool": ("tab:blue", "-"), "pool-sign": ("tab:orange", "-"),
-          "pool-index": ("tab:green", ":"), "pool-shift": ("tab:red", "-")}
+          "pool-index": ("tab:green", ":"), "pool-shift": ("tab:red", "-"),
+          "pre-generation": ("tab:purple", "--"), "on-the-fly": ("tab:brown", "-.")}
 
 
 def _histogram(mode: str, stats: list[dict], path: Path) -> None:
@@ -159,7 +167,8 @@ def main() -> None:
         s = engine_stats(_cfg(strategy, mode, DENSE_SEED), STEPS, D, histogram=True)
         dt = time.perf_counter() - t0
         rows.append(_row(s, dt))
-        stats_by_mode[mode].append(s)
+        if s["source"] == "uniform":                # the histograms are of 8-bit odd codes
+            stats_by_mode[mode].append(s)
         print(f"{strategy}/{mode}: {dt:.1f} s", file=sys.stderr)
     for strategy, mode in COMBOS:
         t0 = time.perf_counter()
@@ -192,9 +201,10 @@ def main() -> None:
         f"(machine {machine()}, 1 torch thread, load average {load}, {total:.0f} s in all). It runs "
         "`pezo.sw.golden.stats.engine_stats` (the definitions, models and standard errors of "
         "every figure are in its docstring) on the stream training uses, `Engine(cfg).passes(steps, d)`, "
-        f"for every strategy x scale at 8 lanes x 8 bits, pool_size 64, refresh 8, the default "
-        f"bank (taps {taps}, {state_bits} state bits, k = 63). Values are read as real numbers, "
-        "code / 2**(B-3). The unit tests `tests/unit/test_engine_stats.py` assert the same "
+        f"for every strategy x scale at 8 lanes x 8 bits, pool_size 64, refresh 8, and for the "
+        f"Rademacher source (8 lanes of +-1), all from one 63-bit bank (taps {taps}, {state_bits} "
+        "state bits, k = 63). Values are read as real numbers, code / 2**C (Q3.(B-3); +-1 for "
+        "Rademacher). The unit tests `tests/unit/test_engine_stats.py` assert the same "
         "figures on smaller samples (32 steps x 16384).",
         "",
         f"## Steady state: {STEPS} steps x {D} parameters from a dense seed",
@@ -206,20 +216,26 @@ def main() -> None:
         *_table(rows, COLUMNS),
         "",
         "Columns: *mean (z)*, *var / target (z)*: moments against the healthy model (fixed: the "
-        "odd-code uniform, (4**7 - 1)/3 / 32**2 = 5.333; adaptive: 1); *c2 var*: the variance times "
-        "c**2 = 3/16 for fixed (the constant folded into eps and lr, target 1 - 4**-7), the variance "
-        "for adaptive. *lane p*: per-lane uniformity (none: codes vs the uniform odd code; "
+        "odd-code uniform, (4**7 - 1)/3 / 32**2 = 5.333; adaptive and Rademacher: 1); *c2 var*: the "
+        "variance times c**2 (c = EngineParams.fold: 32 / sqrt((4**7 - 1)/3) for fixed, the constant "
+        "folded into eps and lr; 1 otherwise), target 1. *lane p*: per-lane uniformity (none: codes "
+        "vs the uniform odd code; Rademacher: the sign vs 1/2; "
         "pool-index/pool-shift: codes vs the step's pool composition; pool-sign: sign flips vs 1/2; "
-        "pool: deterministic, none). *fill p*: freshly filled pool entries vs the uniform odd code "
+        "pool, pre-generation, on-the-fly: deterministic, none). *fill p*: freshly filled pool "
+        "entries vs the uniform odd code "
         "(fixed only); *fill serial p*: consecutive fill entries, pairs on a 4 x 4 grid (fixed only). *lane max r*: largest |Pearson| between two lanes within beats (step-centred). "
         "*lag-1 max r*: largest |Pearson| between beats b and b+1 of a lane. *serial p*: chi-square "
         "of (beat b, beat b+1) pairs of a lane on an 8-bin grid (signs for pool-sign). *triple p*: "
         "(lane l-1 at b, lane l at b, lane l at b+1) on 2 bins. *GF(2) rank*: rank of the fresh "
-        f"bits of two consecutive beats over GF(2) (none, pool-sign); the bank (affine: its port "
-        f"shows state ^ seed) caps it at {state_bits} + 1. *shared (model)*: mean of x_i * x_(i+64) / mean square, with its model "
-        "value (pool 1, pool-sign 0, pool-index/pool-shift the pool mean squared). *step (model)*: "
-        "the same for a parameter in steps t and t+1. *rank / max*: numerical rank of 128 steps x "
-        "1024 parameters (a separate run from reset); *eff dim*: participation ratio of its "
+        f"bits of two consecutive beats over GF(2) (none, Rademacher, pool-sign); the bank's port "
+        f"shows the top bits of its state, so the rank is at most {state_bits}, plus one where the "
+        "figure reads the bits through an affine map (none's and Rademacher's category inverts one "
+        "bit). *shared (model)*: mean of x_i * x_(i+64) / mean square, with its model "
+        "value (pool and pre-generation 1, pool-sign and on-the-fly 0, pool-index/pool-shift the "
+        "pool mean squared). *step (model)*: the same for a parameter in steps t and t+1 "
+        "(pre-generation: 1, every step the same vector when 64 divides d). *rank / max*: numerical "
+        "rank of 128 steps x 1024 parameters (a separate run from reset): pool, pre-generation and "
+        "on-the-fly stay at or below P = 64 (docs/engine.md); *eff dim*: participation ratio of its "
         "singular values; *fold rank*: smallest rank of one vector folded to [d/64, 64]. *s*: "
         "seconds for the row.",
         "",
@@ -229,11 +245,12 @@ def main() -> None:
         "",
         "`docs/img/engine-hist-fixed.png`: the density of the values with fixed scale, in bins of "
         f"{HIST_GROUP} odd codes, one line per strategy, against the exact odd-code uniform on +-4 "
-        "(dashed). `none` follows it within its sampling noise; `pool`, `pool-sign` and "
-        "`pool-index` (dotted, on top of `pool`: the same seed gives the same fills) scatter more "
+        "(dashed). `none` follows it within its sampling noise; `pool`, `pool-sign`, `on-the-fly` "
+        "and `pool-index` (on top of `pool`: the same seed gives the same fills) scatter more "
         f"because all their values come from {STEPS} x 64 = {STEPS * 64} pool entries; `pool-shift` "
-        f"scatters most, its values coming from 64 + {STEPS - 1} x 8 = {64 + (STEPS - 1) * 8} "
-        "entries that each live 8 steps.",
+        f"scatters more, its values coming from 64 + {STEPS - 1} x 8 = {64 + (STEPS - 1) * 8} "
+        "entries that each live 8 steps, and `pre-generation` most: all its values are the 64 "
+        "entries of its single pool.",
         "",
         "![adaptive](img/engine-hist-adaptive.png)",
         "",
@@ -249,11 +266,11 @@ def main() -> None:
         "",
         *_table(start_rows, START_COLUMNS),
         "",
-        "This is what training sees from reset with the default configuration. From the seed 0x1 a "
-        "sparse polynomial runs through low-weight states for tens of thousands of cycles, so the "
-        "first steps are biased (negative mean: the fields are mostly zeros, i.e. codes near "
-        "-127) and fail the uniformity and serial tests; `test_default_seed_start_up` asserts the "
-        f"healthy behaviour. Mean popcount of the bank's {state_bits}-bit words from the seed 0x1 "
+        "This is what training sees from reset with the default seed. The seed is scrambled "
+        "(splitmix64) into a dense start state: a sparse state such as 0x1 would run through "
+        "low-weight states for tens of thousands of cycles and bias the first steps; "
+        "`test_default_seed_start_up` asserts the healthy behaviour. Mean popcount of the "
+        f"bank's {state_bits}-bit words from the seed 0x1 "
         f"(an ideal word has {state_bits / 2:.1f}): "
         + ", ".join(f"cycles {lo}..{hi - 1}: {pc:.2f}" for lo, hi, pc in pops) + ".",
         "",

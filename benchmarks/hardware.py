@@ -144,6 +144,7 @@ def run_one(design_name: str, name: str, cfg, target: str, seeds: list[int], cac
             "total_uw": pw["total_uw"], "toggles_per_cycle": pw["toggles_per_cycle"],
             "energy_pj_by_part": pw["energy_pj_per_cycle_by_part"],
             "fresh_bits_per_cycle": fresh_bits_per_cycle(rep["extra"]),
+            "abc9_fallback": rep.get("abc9_fallback", False),
             "config_digest": design.digest(cfg), "tools": rep["tools"]}
 
 
@@ -207,8 +208,8 @@ def seed_spread(rows: list[dict]) -> str:
     ok = [r for r in rows if r["status"] == "ok" and len(r["fmax_mhz_per_seed"]) > 1]
     if not ok:
         return "No row has more than one seed.\n"
-    spreads = sorted(((max(r["fmax_mhz_per_seed"]) - min(r["fmax_mhz_per_seed"])) /
-                      r["fmax_mhz"] * 100, r) for r in ok)
+    spreads = sorted((((max(r["fmax_mhz_per_seed"]) - min(r["fmax_mhz_per_seed"])) /
+                       r["fmax_mhz"] * 100, r) for r in ok), key=lambda sr: sr[0])
     pct, worst = spreads[-1]
     median = spreads[len(spreads) // 2][0]
     return (f"Only Fmax depends on the nextpnr seed: LUT/FF/BRAM/DSP come from yosys and the power "

@@ -382,6 +382,10 @@ def _markdown(report: dict[str, Any], target: Target) -> str:
         f"Fmax: median over nextpnr seeds (MHz per seed: {per_seed}), placed and routed in a "
         f"{report['harness']['in_bits']}-in/{report['harness']['out_bits']}-out scan harness "
         f"(harness utilisation: {used}).",
+        *(["", f"The core was synthesised with `{report['synth_command']}`: yosys stopped on its "
+               "ABC9 re-import assertion with the plain command (fallback; resources then come from "
+               "a mapping that also sees the flip-flops)."]
+          if report.get("abc9_fallback") else []),
         *(["", f"The harness was synthesised with `{report['harness']['synth_command']}`: "
                "yosys stopped on its ABC9 re-import assertion with the plain command "
                "(fallback, docs/results/update-synth.md)."]
@@ -511,10 +515,11 @@ def synthesize(
         say(f"yosys: core and harness of {design} from cache")
         resources, h_resources = cached["resources"], cached["harness_resources"]
         h_synth = cached.get("harness_synth", tgt.synth)
+        c_synth = cached.get("core_synth", tgt.synth)
         versions = cached["tools"]
     else:
         try:
-            resources, (h_resources, h_synth) = _yosys(design, tgt, top, top_h, out, times, say)
+            (resources, c_synth), (h_resources, h_synth) = _yosys(design, tgt, top, top_h, out, times, say)
         except PezoError as exc:
             # A crash of the WebAssembly build is deterministic for this input and tool
             # build (both in the key), so it is cached like a result; other failures are not.
@@ -525,7 +530,7 @@ def synthesize(
         if cache:
             cache.put("synth", synth_key,
                       {"resources": resources, "harness_resources": h_resources,
-                       "harness_synth": h_synth, "tools": versions},
+                       "harness_synth": h_synth, "core_synth": c_synth, "tools": versions},
                       files={name: out / name for name in
                              (NETLIST_V, NETLIST_JSON, f"{top_h}.json")})
     overhead = {k: h_resources[k] - resources[k] for k in ("LUT", "FF")}
@@ -588,7 +593,8 @@ def synthesize(
         "device": tgt.device,
         "package": tgt.package,
         "config_digest": config_digest,
-        "synth_command": f"{tgt.synth} -top {top}",
+        "synth_command": f"{c_synth} -top {top}",
+        "abc9_fallback": c_synth != tgt.synth,
         "resources": resources,
         "fmax_mhz": statistics.median(fmax),
         "fmax_mhz_per_seed": fmax,
@@ -611,7 +617,8 @@ def synthesize(
             "harness_netlist": f"{top_h}.json",
             "netlist_verilog": NETLIST_V,
             "netlist_json": NETLIST_JSON,
-            "logs": ["yosys_core.log", "yosys_harness.log",
+            "logs": ["yosys_core.log", *(["yosys_core_fallback.log"] if c_synth != tgt.synth else []),
+                     "yosys_harness.log",
                      *(["yosys_harness_fallback.log"] if h_synth != tgt.synth else []),
                      *(f"nextpnr_seed{s}.log" for s in seeds)],
         },
@@ -650,10 +657,25 @@ def spram_ready(text: str, target: str) -> str:
 
 
 def _yosys(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dict[str, float],
-           say: Callable[[str], None]) -> tuple[dict[str, Any], tuple[dict[str, Any], str]]:
-    """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr)."""
-    resources = _yosys_core(design, tgt, tgt.synth, top, out, times, say)
-    return resources, _yosys_harness(tgt, top_h, out, times, say)
+           say: Callable[[str], None]) -> tuple[tuple[dict[str, Any], str], tuple[dict[str, Any], str]]:
+    """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr);
+    each with the synthesis command used.
+
+    Fallback: where yosys 0.70 stops on its ABC9 re-import assertion (see
+    :func:`_yosys_harness`), the run is repeated with ``-dff``, said in the progress line and
+    recorded in the report (``abc9_fallback``, ``synth_command``). Met on the ECP5 cores of some
+    update systems (pool engines with the three-stage datapath).
+    """
+    try:
+        core = (_yosys_core(design, tgt, tgt.synth, top, out, times, say), tgt.synth)
+    except PezoError:
+        if not _abc9_reintegrate_failed(out / "yosys_core.log"):
+            raise
+        say(f"yosys: core hit yosys' ABC9 re-import assertion (see {out / 'yosys_core.log'}); "
+            f"retrying with `{tgt.synth} -dff`")
+        synth = f"{tgt.synth} -dff"
+        core = (_yosys_core(design, tgt, synth, top, out, times, say, log="yosys_core_fallback.log"), synth)
+    return core, _yosys_harness(tgt, top_h, out, times, say)
 
 
 #: The pass (ABC9's re-import of its mapping) in which yosys 0.70 asserts on some netlists.
@@ -712,7 +734,7 @@ def _yosys_harness(tgt: Target, top_h: str, out: Path, times: dict[str, float],
 
 
 def _yosys_core(design: str, tgt: Target, synth: str, top: str, out: Path,
-                times: dict[str, float], say: Callable[[str], None]) -> dict[str, Any]:
+                times: dict[str, float], say: Callable[[str], None], log: str = "yosys_core.log") -> dict[str, Any]:
     """Synthesise ``out/<top>.v`` alone: resources from ``stat``, and the mapped netlist."""
     say(f"yosys: core {design} ({synth})")
     # The mapped core is also written with plain net names (rename -hide, -enumerate) as
@@ -729,9 +751,9 @@ def _yosys_core(design: str, tgt: Target, synth: str, top: str, out: Path,
     for name in ("stat.json", NETLIST_JSON, NETLIST_V):
         (out / name).unlink(missing_ok=True)
     t0 = time.perf_counter()
-    _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, "yosys_core.log")
+    _run("yosys (core)", "yosys", ["-s", "yosys_core.ys"], out, log)
     times["yosys_core"] = time.perf_counter() - t0
-    cells = _cell_histogram(out / "stat.json", top, "yosys (core)", out / "yosys_core.log")
+    cells = _cell_histogram(out / "stat.json", top, "yosys (core)", out / log)
     return _classify(cells, tgt)
 
 

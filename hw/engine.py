@@ -17,7 +17,8 @@ from pezo.config import Config
 from pezo.engine_params import EngineParams, Offset, Source
 from pezo.hw.gaussian import Lanes as GaussianLanes
 from pezo.hw.lfsr import LfsrBank
-from pezo.scale import ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom, shift_params
+from pezo.scale import (RESCALE_STAGES, ROM_AT, ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom,
+                        shift_params)
 
 __all__ = ["Engine", "State", "odd", "POOL_READ_PORTS"]
 
@@ -98,7 +99,7 @@ class Engine(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.bank = bank = LfsrBank(self._p.bank)
+        m.submodules.bank = bank = LfsrBank(self._p.engine_bank)
         if self._p.direct:
             self._direct(m, bank)
         else:
@@ -185,6 +186,8 @@ class Engine(wiring.Component):
         full = Signal()                    # the batch being filled is the whole pool
         cnt = Signal(range(P + SCALE_LATENCY + 1))
         acc = Signal(2 * (B - 1) + p + 1)
+        sq = Signal(2 * (B - 1))           # v*v of the previous fill entry (registered)
+        rewrite = Signal()                 # SCALE rewrites an entry this cycle (cnt <= N)
         offset = Signal(max(p, 1))
         dprev = Signal(max(p, 1))          # CARRY: the previous step's length, mod P
         base = Signal(max(p, 1))
@@ -266,17 +269,21 @@ class Engine(wiring.Component):
             rom_sig = Const(sum(v << (rom_bits * i) for i, v in enumerate(rom[0] + rom[1])), rom_bits * 32)
             slot = Signal(max(p, 1))
             m.d.comb += slot.eq(wptr - cnt)
-            v_old = rports[0].data         # read one cycle earlier (see SCALE below)
+            # The rescale in stages: the entry read RESCALE_STAGES + 1 cycles before its
+            # rewrite is multiplied by rom_v, then shifted by sa, then clamped and written.
+            v_old = rports[0].data
             prod = Signal(signed(B + ROM_MANTISSA_BITS + 2))
-            m.d.comb += prod.eq((v_old * rom_v) >> sa)
+            shifted = Signal.like(prod)
+            m.d.sync += [prod.eq(v_old * rom_v), shifted.eq(prod >> sa)]
+            assert RESCALE_STAGES == 2
             lim = 1 << (B - 2)
             y = Signal(signed(B))
-            with m.If(prod < -lim):
+            with m.If(shifted < -lim):
                 m.d.comb += y.eq(-lim)
-            with m.Elif(prod > lim - 1):
+            with m.Elif(shifted > lim - 1):
                 m.d.comb += y.eq(lim - 1)
             with m.Else():
-                m.d.comb += y.eq(prod)
+                m.d.comb += y.eq(shifted)
             rescaled = Cat(Const(1, 1), y[:B - 1]).as_signed()
 
         # --- FSM ----------------------------------------------------------------------------
@@ -299,10 +306,11 @@ class Engine(wiring.Component):
                     if not t.pool:
                         m.d.sync += fsm.eq(State.STREAM)
                     else:
-                        m.d.sync += [cnt.eq(batch), acc.eq(0), full.eq(batch == P)]
+                        m.d.sync += [cnt.eq(batch), acc.eq(0), sq.eq(0), full.eq(batch == P)]
                         m.d.sync += fsm.eq(Mux(batch == 0, State.STREAM, State.FILL))
                 with m.Elif(self.replay):
-                    m.d.comb += bank.restore.eq(1)
+                    if ep.stream_reads_bank:
+                        m.d.comb += bank.restore.eq(1)
                     m.d.sync += fsm.eq(State.STREAM)
             if t.pool:
                 with m.Case(State.FILL):
@@ -310,7 +318,7 @@ class Engine(wiring.Component):
                     m.d.comb += [bank.en.eq(1), wport.addr.eq(wptr), wport.data.eq(v), wport.en.eq(1)]
                     m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt - 1)]
                     if adaptive:
-                        m.d.sync += acc.eq(acc + v * v)
+                        m.d.sync += [sq.eq(v * v), acc.eq(acc + sq)]
                     with m.If(cnt == 1):
                         m.d.sync += filled.eq(1)
                         if t.offset is Offset.RANDOM:
@@ -321,21 +329,29 @@ class Engine(wiring.Component):
                             m.d.sync += fsm.eq(State.STREAM)
             if adaptive:
                 with m.Case(State.SCALE):
-                    # entry wptr-cnt is rewritten from the read issued the cycle before
-                    m.d.comb += [rports[0].addr.eq(slot + 1), rports[0].en.eq(1)]
+                    # entry wptr-cnt is rewritten from the read issued RESCALE_STAGES + 1
+                    # cycles before (docs/engine.md "Scale")
+                    m.d.comb += [rports[0].addr.eq(slot + RESCALE_STAGES + 1), rports[0].en.eq(1)]
                     m.d.sync += cnt.eq(cnt - 1)
                     with m.If(cnt == batch_n + SCALE_LATENCY):
-                        m.d.sync += e_lead_r.eq(e_lead)
+                        m.d.sync += acc.eq(acc + sq)               # the last entry's square
                     with m.Elif(cnt == batch_n + SCALE_LATENCY - 1):
+                        m.d.sync += e_lead_r.eq(e_lead)
+                    with m.Elif(cnt == batch_n + SCALE_LATENCY - 2):
                         m.d.sync += [idx_r.eq(idx), q_r.eq(q), sa_r.eq(sa_next)]
-                    with m.Elif(cnt == batch_n + 1):
+                    with m.Elif(cnt == batch_n + ROM_AT):
                         m.d.sync += [rom_v.eq(rom_sig.word_select(Cat(idx_r, q_r), rom_bits)), sa.eq(sa_r)]
-                    with m.Else():
+                    # the rewrites (cnt = N .. 1) are flagged by a register set one cycle
+                    # ahead: the write port's multiplexers wait on no magnitude compare
+                    with m.If(cnt == batch_n + 1):
+                        m.d.sync += rewrite.eq(1)
+                    with m.If(rewrite):
                         m.d.comb += [wport.addr.eq(slot), wport.data.eq(rescaled), wport.en.eq(1)]
                         with m.If(cnt == 1):
-                            m.d.sync += fsm.eq(State.STREAM)
+                            m.d.sync += [rewrite.eq(0), fsm.eq(State.STREAM)]
             with m.Case(State.STREAM):
-                m.d.comb += bank.snapshot.eq(~started & ~ovalid & (prime == prime_cycles))
+                if ep.stream_reads_bank:
+                    m.d.comb += bank.snapshot.eq(~started & ~ovalid & (prime == prime_cycles))
                 with m.If(prime != 0 if prime_cycles else Const(0)):
                     m.d.comb += [bank.en.eq(1), unit_en.eq(1)]
                     m.d.sync += prime.eq(prime - 1)

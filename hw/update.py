@@ -69,7 +69,8 @@ class UpdateDatapath(wiring.Component):
     Attributes
     ----------
     i : In(stream.Signature(values[L], last))
-        The engine's beats; ``ready = run``. Beat ``k`` of a pass updates memory word ``k``.
+        The engine's beats, offered only while ``run`` is high; ``ready`` is always high (block
+        RAM) or low in a cycle that writes (SPRAM). Beat ``k`` of a pass updates memory word ``k``.
     run : In(1)
         A pass is in progress: the stream owns both memory ports.
     start : In(1)
@@ -78,7 +79,7 @@ class UpdateDatapath(wiring.Component):
     op : In(2)
         :class:`pezo.update_rules.Op`.
     d : In(range(depth + 1))
-        Pass length (``<= depth``; the system clamps it).
+        Pass length (``<= depth``; the system clamps it), read with ``start``.
     scalar : In(signed(S))
         The ``lr*g`` code used by ``UPDATE``.
     pending : Out(1)
@@ -149,7 +150,9 @@ class UpdateDatapath(wiring.Component):
         # later, so no beat is taken while a write is due (v3).
         v3 = Signal()
         a3 = Signal.like(ptr)
-        ready = self.run & ~v3 if self._spram else self.run
+        # (the engine shows a beat only during a pass, so `ready` need not wait on `run`: one
+        # input less on the path into the engine's enables)
+        ready = ~v3 if self._spram else Const(1)
         m.d.comb += [self.pending.eq(v1 | v2 | v3), self.i.ready.eq(ready)]
 
         accept = self.i.valid & self.i.ready
@@ -333,19 +336,28 @@ class UpdateSystem(wiring.Component):
         m.d.comb += cmd.eq(Mux(idle, self.cmd, Cmd.NOP))
         d_eff = Mux(self.d > r.depth, r.depth, self.d)
         is_pass = cmd == Cmd.PASS
+        # Engine and datapath receive the pass one cycle after the command, from registers:
+        # decoding the command into the engine's start/replay and on into the bank's enables,
+        # and clamping d into the datapath's lane mask, were the system's critical paths
+        # (docs/results/engine-options.md).
+        go_start, go_replay = Signal(), Signal()
+        go_d = Signal.like(self.d)
+        go_op = Signal.like(self.op)
+        m.d.sync += [go_start.eq(is_pass & (self.op == Op.PLUS)), go_replay.eq(is_pass & (self.op != Op.PLUS)),
+                     go_d.eq(d_eff), go_op.eq(self.op)]
 
         m.d.comb += [
             # the stream between engine and datapath, with the test stall
             dp.i.valid.eq(eng.o.valid & ~self.stall),
             dp.i.payload.eq(eng.o.payload),
             eng.o.ready.eq(dp.i.ready & ~self.stall),
-            eng.start.eq(is_pass & (self.op == Op.PLUS)),
-            eng.replay.eq(is_pass & (self.op != Op.PLUS)),
-            eng.d.eq(d_eff),
+            eng.start.eq(go_start),
+            eng.replay.eq(go_replay),
+            eng.d.eq(go_d),
             dp.run.eq(running),
-            dp.start.eq(is_pass),
-            dp.op.eq(self.op),
-            dp.d.eq(d_eff),
+            dp.start.eq(go_start | go_replay),
+            dp.op.eq(go_op),
+            dp.d.eq(go_d),
             dp.scalar.eq(scalar),
             dp.clear.eq(cmd == Cmd.CLEAR),
             dp.addr.eq(self.addr),
@@ -361,8 +373,8 @@ class UpdateSystem(wiring.Component):
         m.d.sync += self.done.eq(0)
         with m.If(is_pass):
             m.d.sync += running.eq(1)
-        # The engine leaves IDLE at the PASS edge, so in the pass it is idle again only once
-        # it has streamed every beat; then the pipeline drains.
-        with m.If(running & eng.idle & ~dp.pending):
+        # The engine leaves IDLE at the edge after the PASS command, so in the pass it is idle
+        # again only once it has streamed every beat; then the pipeline drains.
+        with m.If(running & eng.idle & ~dp.pending & ~go_start & ~go_replay):
             m.d.sync += [running.eq(0), self.done.eq(1)]
         return m

@@ -11,6 +11,7 @@ strategy's name or re-derives a width. docs/engine.md is the register-level cont
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
@@ -125,7 +126,8 @@ class EngineParams:
     adaptive : bool
         ``engine.scale.mode == "adaptive"``.
     bank : LfsrConfig
-        The LFSR bank that feeds the engine.
+        The LFSR bank that feeds the engine, as configured (see :attr:`engine_bank` for the
+        one the engine builds).
     engine : EngineConfig
         The configuration it was built from (the Gaussian tables read it).
     """
@@ -264,11 +266,19 @@ class EngineParams:
         """The fewest LFSRs of ``bank.k`` bits per cycle that feed the engine."""
         return -(-self.bank_bits_needed // self.bank.k)
 
+    @cached_property
+    def engine_bank(self) -> LfsrConfig:
+        """The bank the engine builds: ``bank`` with a replay shadow only where a pass reads
+        it. ``pool``, ``pre-generation`` and ``on-the-fly`` replay from the pool alone, so
+        their bank needs no snapshot (docs/results/engine-options.md)."""
+        return dataclasses.replace(self.bank, replay=self.stream_reads_bank)
+
     def check_bank(self, path: str = "engine") -> None:
         """The bank must feed the engine and replay its passes (checked when an engine is
         built, not at load, so that a configuration for the LFSR bank alone stays valid)."""
-        if not self.bank.replay:
-            raise ConfigError(f"{path}.lfsr.replay", False, "the engine replays passes: must be true")
+        if not self.bank.replay and self.stream_reads_bank:
+            raise ConfigError(f"{path}.lfsr.replay", False,
+                              "the engine replays passes that read the bank: must be true")
         need = self.bank_bits_needed
         if self.bank.bits_per_cycle < need:
             raise ConfigError(f"{path}.lfsr.lanes", self.bank.lanes,

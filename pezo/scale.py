@@ -25,7 +25,14 @@ import math
 
 ROM_INDEX_BITS = 4      # G: bits of acc after its leading one that address the ROM
 ROM_MANTISSA_BITS = 6   # M: rom values are round(2**M * g), 32..64
-SCALE_LATENCY = 3       # SCALE cycles before the first rewrite: leading one, ROM index, ROM
+# The hardware computes the scale and rescales the batch in short registered stages:
+SQUARE_STAGES = 1       # v*v is registered, so the last entry's square is added in SCALE
+RESCALE_STAGES = 2      # v*rom, then >> sa, are registered before the clamp and the write
+#: SCALE cycles before the first rewrite: the last square, leading one, ROM index, ROM
+#: lookup, and the rescale stages of the first entry.
+SCALE_LATENCY = SQUARE_STAGES + 3 + RESCALE_STAGES
+#: ``rom_v`` and ``sa`` are latched in the SCALE cycle with ``cnt == N + ROM_AT``.
+ROM_AT = RESCALE_STAGES + 1
 
 
 def odd_code(u, value_bits: int):

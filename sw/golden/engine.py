@@ -138,7 +138,7 @@ class Engine:
         self.traits = ep.traits
         self.adaptive = ep.adaptive
         self.k, self.bank_lanes = ep.bank.k, ep.bank.lanes
-        self.bank = LfsrBank(ep.bank)
+        self.bank = LfsrBank(ep.engine_bank)
         self._reader = FieldReader(self.k)
         # A Gaussian source is a pipeline of `latency` stages, the last being the output
         # registers: a pass primes the other latency - 1 first (docs/engine.md).
@@ -303,7 +303,7 @@ class Engine:
                 else:
                     self.fsm = STREAM
         elif self.fsm == SCALE:
-            if self.cnt == self.batch + 1:
+            if self.cnt == self.batch + scale.ROM_AT:
                 self.rom_v, self.sa = scale.scale_params(self.acc, B, self.batch.bit_length() - 1)
             elif self.cnt <= self.batch:                 # the cycles before compute the scale
                 j = (self.wptr - self.cnt) % P

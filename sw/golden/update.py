@@ -54,10 +54,11 @@ class Update:
     Ports: inputs ``cmd``, ``op``, ``addr``, ``wdata`` (bit pattern), ``d``, ``stall``
     (absent = 0); outputs ``rdata`` (bit pattern), ``busy``, ``done``, ``ovf``. ``rdata`` is the
     memory's read register, which has no reset value: defined once ``rdata_known`` is 1.
-    A ``PASS`` of ``d >= 1`` parameters with no stall takes ``E + nb + 5`` cycles from the
-    command's edge to ``busy`` low (``d = 0``: ``E + 3``), ``nb = ceil(d/L)`` and ``E`` the
-    engine's fill/scale cycles (``PLUS`` only; see :meth:`pass_cycles`); with
-    ``update.memory = "spram"`` (half rate) ``2 * floor((nb - 1) / 2)`` more.
+    A ``PASS`` of ``d >= 1`` parameters with no stall takes ``E + nb + t + 6`` cycles from the
+    command's edge to ``busy`` low (``d = 0``: ``E + t + 3``), ``nb = ceil(d/L)``, ``E`` the
+    engine's fill/scale cycles (``PLUS`` only) and ``t`` 1 for a pooled or Gaussian engine, 0
+    for the direct stream (see :meth:`pass_cycles`); with ``update.memory = "spram"`` (half
+    rate) ``3 * floor((nb - 1) / 3)`` more.
     """
 
     def __init__(self, cfg: Config):
@@ -75,6 +76,8 @@ class Update:
         self.rdata = [0] * r.lanes
         self.rdata_known = 0        # the read register has no reset value: X until its first read
         self.running = self.done = self.ovf = self.over_r = self.scalar = 0
+        # the pass as engine and datapath receive it, one cycle after the PASS command
+        self.go = {"start": 0, "replay": 0, "d": 0, "op": 0}
         self.ptr = self.rem = self.mode = 0
         self.v1 = self.v2 = self.v3 = self.a1 = self.a2 = self.a3 = 0
         self.s3 = [0] * r.lanes
@@ -110,7 +113,8 @@ class Update:
         ready = run_now and not stall and not (self.spram and self.v3)
         eo = self.engine.outputs()
         accept = bool(eo["valid"]) and ready
-        finish = self.running and eo["idle"] and not (self.v1 or self.v2 or self.v3)
+        go = self.go
+        finish = self.running and eo["idle"] and not (self.v1 or self.v2 or self.v3 or go["start"] or go["replay"])
 
         # Memory: the read register reads before this edge's write (no transparency).
         if accept:
@@ -149,8 +153,8 @@ class Update:
             self.ptr, self.rem = self.ptr + 1, max(self.rem - r.lanes, 0)
         if read is not None:
             self.rdata, self.rdata_known = read, 1
-        if is_pass:
-            self.ptr, self.rem, self.mode = 0, d_eff, op
+        if go["start"] or go["replay"]:
+            self.ptr, self.rem, self.mode = 0, go["d"], go["op"]
 
         if cmd == Cmd.SCALAR:
             self.scalar = fixed.from_unsigned(wdata, fixed.QFormat(r.S, 0))
@@ -160,8 +164,9 @@ class Update:
         elif finish:
             self.running = 0
 
-        self.engine.step({"start": int(is_pass and op == Op.PLUS), "replay": int(is_pass and op != Op.PLUS),
-                          "d": d_eff, "ready": int(ready)})
+        self.engine.step({"start": go["start"], "replay": go["replay"], "d": go["d"], "ready": int(ready)})
+        self.go = {"start": int(is_pass and op == Op.PLUS), "replay": int(is_pass and op != Op.PLUS), "d": d_eff,
+                   "op": op}
         return self.outputs()
 
     # -- whole passes, vectorised -----------------------------------------------------------
@@ -207,7 +212,8 @@ class Update:
         # off, so the last of nb beats comes 3*floor((nb-1)/3) later
         gaps = 3 * ((nb - 1) // 3) if self.spram and nb else 0
         tail = 0 if self.engine.params.direct else 1
-        return 1 + fill + nb + gaps + tail + (PIPELINE_DEPTH if nb else 0) + 1
+        # + 1: the engine receives the pass one cycle after the command
+        return 2 + fill + nb + gaps + tail + (PIPELINE_DEPTH if nb else 0) + 1
 
     def engine_fill_cycles(self) -> int:
         """FILL (+ SCALE) cycles of the engine's next step (docs/engine.md)."""

@@ -12,16 +12,26 @@ from pezo.update_rules import Cmd, Op
 
 pytestmark = pytest.mark.cosim
 
+#: A uniform PeZO engine with a 63-bit bank (the default engine is Rademacher).
+PEZO = {"engine.source": "uniform", "engine.lfsr.width": 63, "engine.lfsr.k": 63}
 CASES = {
-    "pool-index-adaptive-l8": ({}, 3500),
-    "pool-index-adaptive-l1": ({"engine.lanes": 1}, 6000),
-    "pool-sign-fixed-l8-dsp3": ({"engine.reuse.strategy": "pool-sign", "engine.scale.mode": "fixed",
+    "rademacher-l8": ({}, 3000),
+    "rademacher-l3-q2.10": ({"engine.lanes": 3, "update.depth": 510, "update.param": "Q2.10",
+                             "update.eps_shift": 10, "update.scalar": "Q3.9"}, 6000),
+    "pool-index-adaptive-l8": ({**PEZO, "engine.reuse.strategy": "pool-index", "engine.scale.mode": "adaptive"}, 3500),
+    "pool-index-adaptive-l1": ({**PEZO, "engine.reuse.strategy": "pool-index", "engine.scale.mode": "adaptive",
+                                "engine.lanes": 1}, 6000),
+    "pool-sign-fixed-l8-dsp3": ({**PEZO, "engine.reuse.strategy": "pool-sign", "engine.scale.mode": "fixed",
                                 "engine.lfsr.width": 31, "engine.lfsr.k": 16, "update.dsp_lanes": 3}, 3000),
-    "none-fixed-l1-q2.10": ({"engine.reuse.strategy": "none", "engine.scale.mode": "fixed", "engine.lanes": 1,
-                             "update.param": "Q2.10", "update.eps_shift": 9, "update.scalar": "Q3.9", "update.dsp_lanes": 0}, 6500),
+    "none-fixed-l1-q2.10": ({**PEZO, "engine.lanes": 1, "update.param": "Q2.10", "update.eps_shift": 9,
+                             "update.scalar": "Q3.9", "update.dsp_lanes": 0}, 6500),
+    "on-the-fly-adaptive-l8": ({**PEZO, "engine.reuse.strategy": "on-the-fly", "engine.scale.mode": "adaptive",
+                                "engine.reuse.pool_size": 16}, 3500),
+    "pre-generation-fixed-l8": ({**PEZO, "engine.reuse.strategy": "pre-generation", "engine.reuse.pool_size": 16}, 3000),
     # the UP5K's single-ported SPRAM: beats at half rate, read and write share the address
-    "spram-pool-sign-adaptive-l4": ({"update.memory": "spram", "engine.lanes": 4, "update.dsp_lanes": 4,
-                                     "engine.reuse.strategy": "pool-sign"}, 3500),
+    "spram-pool-sign-adaptive-l4": ({**PEZO, "update.memory": "spram", "engine.lanes": 4, "update.dsp_lanes": 4,
+                                     "engine.reuse.strategy": "pool-sign", "engine.scale.mode": "adaptive"}, 3500),
+    "spram-rademacher-l4": ({"update.memory": "spram", "engine.lanes": 4}, 3500),
 }
 
 
@@ -48,12 +58,14 @@ def test_rtl_matches_golden_every_cycle_over_whole_zo_steps(tmp_path, name):
     assert any(trace.outputs["ovf"]), "the schedule saturates some parameters"
 
 
-@pytest.mark.parametrize("cfg_name", ["default", "update-small"])
+@pytest.mark.parametrize("cfg_name", ["default", "pool-sign", "update-small"])
 def test_training_loop_through_the_rtl(tmp_path, cfg_name):
-    if cfg_name == "default":
+    if cfg_name == "default":                         # Rademacher: the multiplier-free datapath
         cfg = Config().replace(**{"update.depth": 64})
     else:
         cfg = config.load(f"configs/{cfg_name}.toml")
+        if cfg.update.depth > 64:
+            cfg = cfg.replace(**{"update.depth": 64})
     prob = problem(cfg, d=16)
     rec = train_rtl(cfg, prob, steps=200, build_dir=tmp_path / "t", stall=0.2)
     assert len(rec["scalars"]) == 200

@@ -41,8 +41,9 @@ def test_lfsr_output_toggles_are_what_the_golden_model_predicts(tmp_path):
     act = power.simulate(v, j, "pezo_lfsr", "ice40-up5k", trace.inputs, trace.outputs,
                          tmp_path / "sim")
     width = lf.lanes * lf.k
-    # The output register resets to 0 (it holds state ^ seed), so the dump starts at 0.
-    assert act["ports"]["out"] == _changes(trace.outputs["out"], 0, width)
+    # The state register resets to the seeds, so the dump starts at their top k bits.
+    first = sum((seed >> (lf.width - lf.k)) << (lane * lf.k) for lane, seed in enumerate(lf.seeds))
+    assert act["ports"]["out"] == _changes(trace.outputs["out"], first, width)
     assert sum(act["ports"]["out"]) > 0
     # The dump starts with cycle 0's inputs applied: en is 1 throughout, so it never toggles.
     assert act["ports"]["en"] == [0]
@@ -55,7 +56,9 @@ def test_lfsr_output_toggles_are_what_the_golden_model_predicts(tmp_path):
 def test_engine_on_ecp5_block_ram_and_multiplier_models(tmp_path):
     # A 1-lane, 4-bit adaptive engine puts its pool in a DP16KD and its rescale in a
     # MULT18X18D, the two cells pezo models itself; the golden check covers every cycle.
-    cfg = config.Config().replace(**{"engine.lanes": 1, "engine.value_bits": 4,
+    cfg = config.Config().replace(**{"engine.source": "uniform", "engine.reuse.strategy": "pool-sign",
+                                     "engine.scale.mode": "adaptive", "engine.lanes": 1, "engine.value_bits": 4,
+                                     "engine.lfsr.k": 16,
                                      "engine.max_params": 64})
     v, j = _netlist(tmp_path, "engine", cfg, "ecp5-25k")
     trace = engine_stimulus(cfg)

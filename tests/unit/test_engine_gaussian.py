@@ -109,3 +109,26 @@ def test_start_and_values_of_the_real_sources_equal_passes(name):
         assert a.registers() == b.registers()
         assert torch.cat([c.clone() for c in b.values(p, beats=7)] + [torch.empty(0, dtype=torch.int8)]).tolist() \
             == want.tolist()
+
+
+@pytest.mark.parametrize("source", ["gaussian-clt", "gaussian-icdf", "gaussian-boxmuller"])
+def test_no_pass_starts_with_a_fixed_extreme_value(source):
+    """The bank's register holds the state itself, so after reset its port shows the top bits
+    of the (scrambled) seed, not an all-zero word: the first beat of the first pass is an
+    ordinary draw that changes with the seed, not one extreme code on every lane (CLT was
+    -3.4 sigma and ICDF +127 saturated when the first word was 0)."""
+    lim = (1 << 7) - 1
+    firsts = []
+    for seed in range(1, 33):
+        cfg = Config().replace(**{"engine.source": source, "engine.lanes": 8, "engine.lfsr.width": 63,
+                                  "engine.lfsr.k": 63, "engine.lfsr.seed": seed, "engine.max_params": 64})
+        cfg = cfg.replace(**{"engine.lfsr.lanes": cfg.engine.params.bank_lanes_needed})
+        bank = LfsrBank(cfg.engine.lfsr)
+        assert all(int(w) != 0 for w in bank.outputs()["out"])     # the word after reset is not 0
+        beat = Engine(cfg).passes(1, 8)[0]
+        assert len(set(beat.tolist())) > 1                          # lanes differ within the beat
+        firsts += beat.tolist()
+    assert len(set(firsts)) > 20                                    # and across seeds
+    # a sigma-1 law puts about 0.01% of its codes at +-4 sigma (the limit): none of 256 is there
+    # by more than chance
+    assert sum(abs(v) >= lim for v in firsts) <= 2

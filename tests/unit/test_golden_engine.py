@@ -154,7 +154,7 @@ def _fill_cycles(cfg: Config, first: bool) -> int:
     if r.strategy == "none" or (r.strategy == "pre-generation" and not first):
         return 0
     n = r.refresh if r.strategy == "pool-shift" and not first else r.pool_size
-    return 2 * n + 3 if cfg.engine.scale.mode == "adaptive" else n
+    return 2 * n + 6 if cfg.engine.scale.mode == "adaptive" else n      # SCALE_LATENCY = 6
 
 
 def _tail(cfg: Config) -> int:
@@ -323,7 +323,7 @@ def test_hand_adaptive_scale():
     # B = 8, N = 4: v = +-1 (acc 4): h = 10, e = 5, idx 0, rom 63, sa 2 -> 63 >> 2 = 15 -> 31
     eng, got = _hand("pool", "adaptive", [0, 127, 0, 127, 0, 0], 4, lanes=4, bits=8)
     assert (eng.rom_v, eng.sa) == (63, 2) and eng.pool.tolist() == [31, -31, 31, -31]
-    assert got["fill"] == 2 * 4 + 3
+    assert got["fill"] == 2 * 4 + 6                       # SCALE_LATENCY = 6
     # v = +-127 (acc 64516): E = 15, h = -3, q = 1, e = -1, idx 15, rom 32, sa 8 -> 4064 >> 8 = 15
     eng, _ = _hand("pool", "adaptive", [63, 64, 63, 64, 0], 4, lanes=4, bits=8)
     assert (eng.rom_v, eng.sa) == (32, 8) and eng.pool.tolist() == [31, -31, 31, -31]
@@ -387,8 +387,12 @@ def test_fixed_scale_spread():
 def test_errors():
     with pytest.raises(ConfigError):
         Engine(_cfg("none", "fixed", 8, 8, bank={"width": 16, "k": 8}))          # 56 bits per beat > 8
-    with pytest.raises(ConfigError):
-        Engine(_cfg("pool", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False}))
+    with pytest.raises(ConfigError, match="engine.lfsr.replay = false: the engine replays passes that read"):
+        Engine(_cfg("pool-sign", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False}))
+    # pool replays from the pool alone: its bank has no shadow, whatever the file says
+    assert not Engine(_cfg("pool", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False})).bank.replay
+    assert not Engine(_cfg("pool", "fixed", 2, 4)).bank.replay
+    assert Engine(_cfg("pool-sign", "fixed", 2, 4)).bank.replay
     eng = Engine(_cfg("pool", "fixed", 2, 4))
     with pytest.raises(PezoError):
         eng.step({"start": 1, "d": 1001})

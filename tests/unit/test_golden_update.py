@@ -138,13 +138,13 @@ def test_pass_cycles_formula(changes):
     for d in (0, 1, 7, 8, 9, 40):
         for op, n in _host_steps(g, d, [5], random.Random(1), stall=0.0):
             assert n == g.pass_cycles(op, d), (d, op)
-    # a PLUS pass of d parameters: E + ceil(d/L) + 6 cycles with a pooled engine (E its fill),
-    # ceil(d/L) + 5 with the direct stream, which has no fill and no extra STREAM cycle
+    # a PLUS pass of d parameters: E + ceil(d/L) + 7 cycles with a pooled engine (E its fill),
+    # ceil(d/L) + 6 with the direct stream, which has no fill and no extra STREAM cycle
     # (SPRAM: + 3*floor((nb-1)/3)); replays skip the engine's fill
     pooled = not g.engine.params.direct
-    e = (2 * 64 + 3 if g.engine.adaptive else 64) if pooled else 0
+    e = (2 * 64 + 6 if g.engine.adaptive else 64) if pooled else 0
     nb = -(-40 // g.r.lanes)
-    assert g.pass_cycles(Op.PLUS, 40) == e + nb + 5 + pooled + (3 * ((nb - 1) // 3) if g.spram else 0)
+    assert g.pass_cycles(Op.PLUS, 40) == e + nb + 6 + pooled + (3 * ((nb - 1) // 3) if g.spram else 0)
 
 
 @pytest.mark.parametrize("changes", [{}, {**PEZO, "engine.scale.mode": "fixed"}])
