@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/cosim_speed.py
 	$(PY) benchmarks/engine_stats.py
 	$(PY) benchmarks/engine_synth.py
+	$(PY) benchmarks/engine_options.py
 	$(PY) benchmarks/update_cycles.py
 	$(PY) benchmarks/update_train.py
 	$(PY) benchmarks/perturbation_cost.py

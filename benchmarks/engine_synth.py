@@ -12,7 +12,8 @@ from common import OUT, write
 from pezo import config, designs
 from pezo.build.flow import synthesize, tool_versions
 
-CONFIGS = ["none", "pool", "pool-sign", "pool-index", "pool-shift"]
+CONFIGS = ["rademacher", "uniform-fresh", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation",
+           "on-the-fly"]
 MODES = ["fixed", "adaptive"]
 
 
@@ -24,8 +25,8 @@ def main() -> None:
     rows = []
     for name in CONFIGS:
         for mode in MODES:
-            if name == "none" and mode == "adaptive":
-                continue
+            if name in ("rademacher", "uniform-fresh") and mode == "adaptive":
+                continue                                  # no pool to normalise
             cfg = config.load(Path("configs") / f"{name}.toml").replace(**{"engine.scale.mode": mode})
             for target in ("ice40-up5k", "ecp5-25k"):
                 print(f"{name} / {mode} / {target}", flush=True)

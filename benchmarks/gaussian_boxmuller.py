@@ -35,7 +35,8 @@ BANK = {1: {}, 8: {"engine.lfsr.k": 31, "engine.lfsr.lanes": 6}}
 
 
 def cfg_for(value_bits: int, lanes: int) -> Config:
-    return Config().replace(**{"engine.source": "gaussian-boxmuller", "engine.value_bits": value_bits,
+    return Config().replace(**{"engine.source": "gaussian-boxmuller", "engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                               "engine.value_bits": value_bits,
                                "engine.lanes": lanes, "engine.reuse.strategy": "none",
                                "engine.scale.mode": "fixed", **BANK[lanes]})
 

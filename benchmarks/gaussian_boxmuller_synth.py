@@ -21,7 +21,8 @@ CONFIGS = {"1x16": (1, 16), "8x8": (8, 8)}
 
 
 def cfg_for(lanes: int, value_bits: int) -> Config:
-    return Config().replace(**{"engine.source": "gaussian-boxmuller", "engine.lanes": lanes,
+    return Config().replace(**{"engine.source": "gaussian-boxmuller", "engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                               "engine.lanes": lanes,
                                "engine.value_bits": value_bits, "engine.reuse.strategy": "none",
                                "engine.scale.mode": "fixed"})
 

@@ -34,7 +34,8 @@ SHAPES = [(1, 16), (8, 8)]
 def config(lanes: int, value_bits: int, terms: int) -> Config:
     """The source alone on a bank of one 63-bit LFSR per unit (at least the bits it needs), from
     a dense seed (the default seed 0x1 starts in low-weight states, docs/engine-stats.md)."""
-    cfg = Config().replace(**{"engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
+    cfg = Config().replace(**{"engine.source": "gaussian-clt", "engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                              "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.lanes": lanes,
                               "engine.value_bits": value_bits, "engine.gaussian.clt_terms": terms})
     need = max(cfg.engine.params.stream_bits_per_beat, lanes * cfg.engine.lfsr.k)

@@ -19,7 +19,8 @@ from pezo.hw.gaussian import Lanes
 
 
 def config(lanes: int, value_bits: int, terms: int) -> Config:
-    return Config().replace(**{"engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
+    return Config().replace(**{"engine.source": "gaussian-clt", "engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                               "engine.reuse.strategy": "none",
                                "engine.scale.mode": "fixed", "engine.lanes": lanes,
                                "engine.value_bits": value_bits, "engine.gaussian.clt_terms": terms})
 

@@ -31,7 +31,8 @@ IMG = Path("docs/img")
 
 
 def config(lanes: int, bits: int) -> Config:
-    cfg = Config().replace(**{"engine.source": "gaussian-icdf", "engine.reuse.strategy": "none",
+    cfg = Config().replace(**{"engine.source": "gaussian-icdf", "engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                              "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.value_bits": bits,
                               "engine.lanes": lanes})
     return cfg.replace(**{"engine.lfsr.lanes": cfg.engine.params.bank_lanes_needed})

@@ -20,7 +20,7 @@ from pezo.config import Config
 from pezo.sw.golden.engine import Engine
 
 D = 1_000_000
-STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift")
+STRATEGIES = ("rademacher", "none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
 
 
 def main() -> None:
@@ -28,9 +28,13 @@ def main() -> None:
     for threads in (2, 1):
         torch.set_num_threads(threads)
         for strategy in STRATEGIES:
-            cfg = Config().replace(**{"engine.lanes": 8, "engine.value_bits": 8, "engine.max_params": D,
-                                      "engine.reuse.strategy": strategy,
-                                      "engine.scale.mode": "fixed" if strategy == "none" else "adaptive"})
+            if strategy == "rademacher":                 # the default engine
+                cfg = Config().replace(**{"engine.max_params": D})
+            else:
+                cfg = Config().replace(**{"engine.source": "uniform", "engine.lanes": 8, "engine.value_bits": 8,
+                                          "engine.max_params": D, "engine.reuse.strategy": strategy,
+                                          "engine.scale.mode": "fixed" if strategy == "none" else "adaptive",
+                                          "engine.lfsr.width": 63, "engine.lfsr.k": 63})
             engine = Engine(cfg)
             engine.passes(2, D)                       # warm the bank's matrix-power caches
             best = float("inf")

@@ -14,12 +14,13 @@ from pezo.config import Config
 from pezo.sw.golden.lfsr import LfsrBank
 
 CASES = [
-    ("default (1 x galois 63, k=63)", {}),
+    ("default (1 x galois 31, k=8)", {}),
+    ("1 x galois 63, k=63", {"engine.lfsr.width": 63, "engine.lfsr.k": 63}),
     ("2 x galois 32, k=32", {"engine.lfsr.width": 32, "engine.lfsr.k": 32, "engine.lfsr.lanes": 2}),
     ("1 x fibonacci 64, k=64", {"engine.lfsr.width": 64, "engine.lfsr.k": 64, "engine.lfsr.lanes": 1,
                                 "engine.lfsr.structure": "fibonacci"}),
     ("8 x galois 16, k=8", {"engine.lfsr.width": 16, "engine.lfsr.k": 8, "engine.lfsr.lanes": 8}),
-    ("4 x galois 32, k=1", {"engine.lfsr.k": 1, "engine.lfsr.lanes": 4}),
+    ("4 x galois 31, k=1", {"engine.lfsr.k": 1, "engine.lfsr.lanes": 4}),
 ]
 
 

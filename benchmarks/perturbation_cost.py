@@ -7,8 +7,8 @@ Time: the torch Gaussian regenerates ``torch.randn(d)`` from the step's seed fou
 the golden engine runs one step (``Engine.start(d)``: begin, fill, scale) and three hardware
 replays (``start(d, replay=True)``: the bank restored from its snapshot), and each of the four
 recomputes the pass's values chunk by chunk (``Engine.values``) as PeZO consumes them, for
-each reuse strategy's configs/<strategy>.toml and for the recommended configuration (default.toml: pool-sign,
-adaptive scale, pool 64, one 63-bit Galois LFSR with k = 16). "codes" are the engine's codes
+each engine variant's configs/<variant>.toml, the recommended configuration (default.toml:
+Rademacher, one 31-bit Galois LFSR with k = 8) among them. "codes" are the engine's codes
 (int8); "z" are the float32 perturbations training adds (``codes_to_z``, applied through the
 pool). Best of ``repeats``.
 
@@ -31,9 +31,10 @@ from pathlib import Path
 from common import OUT, machine
 
 ROOT = Path(__file__).resolve().parent.parent
-STRATEGIES = ("pool-index", "pool-sign", "pool", "pool-shift", "none")
+STRATEGIES = ("rademacher", "pool-index", "pool-sign", "pool-sign-fixed", "pool", "pool-shift", "pre-generation",
+              "on-the-fly", "uniform-fresh")
 OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
-RECOMMENDED = "recommended: default.toml (pool-sign, adaptive, 63-bit LFSR k=16)"
+RECOMMENDED = "recommended: default.toml (Rademacher, 31-bit LFSR k=8)"
 
 
 def _configs(d: int):
@@ -191,9 +192,10 @@ def main() -> None:
               "(`Engine.start` + `Engine.values`), as PeZO consumes it; the recommended configuration is "
               "configs/default.toml.",
               "", *lines, "",
-              "`pool` rows: every chunk of a pass holds the same values (the rotated pool repeated), so "
-              "the engine builds one chunk per pass and hands it out again; those rows measure that, "
-              "not a per-value cost. Every other row computes each value from the bank's bits.", "",
+              "`pool`, `pre-generation` and `on-the-fly` rows: every chunk of a pass holds the same "
+              "values (the pool's read pattern repeated), so the engine builds one chunk per pass and "
+              "hands it out again; those rows measure that, not a per-value cost. Every other row "
+              "computes each value from the bank's bits.", "",
               "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof,
               "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
               "1000-3000-2000-10 (batch 64):", "", *mem, "",

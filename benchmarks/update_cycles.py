@@ -46,10 +46,12 @@ def main() -> None:
     rows = []
     for memory in ("bram", "spram"):
         depth = {"bram": {}, "spram": {"update.depth": SPRAM_DEPTH, "update.memory": "spram"}}[memory]
-        for mode in ("adaptive", "fixed"):
+        for mode in ("rademacher", "adaptive", "fixed"):
             for lanes in LANES:
-                cfg = Config().replace(**{"engine.lanes": lanes, "engine.scale.mode": mode,
-                                          "engine.lfsr.lanes": 2 if lanes > 8 else 1, **depth})
+                engine = {"engine.lfsr.k": 16} if mode == "rademacher" else {
+                    "engine.source": "uniform", "engine.reuse.strategy": "pool-sign", "engine.scale.mode": mode,
+                    "engine.lfsr.width": 63, "engine.lfsr.k": 16, "engine.lfsr.lanes": 2 if lanes > 8 else 1}
+                cfg = Config().replace(**{"engine.lanes": lanes, **engine, **depth})
                 if cfg.update.sprams_needed(cfg.engine) > 4 and memory == "spram":
                     continue                                   # does not fit the UP5K
                 for d in DS + ((SPRAM_DEPTH,) if memory == "spram" else ()):
@@ -58,7 +60,8 @@ def main() -> None:
                     got = measure(g, d)
                     e = g.engine_fill_cycles()
                     nb = -(-d // lanes)
-                    formula = e + 4 * nb + 21 + (8 * ((nb - 1) // 2) if memory == "spram" else 0)
+                    t = 0 if g.engine.params.direct else 1     # the pooled engine's last STREAM cycle
+                    formula = e + 4 * nb + 4 * t + 25 + (12 * ((nb - 1) // 3) if memory == "spram" else 0)
                     rows.append({"memory": memory, "scale": mode, "lanes": lanes, "d": d, "E": e,
                                  "measured": got, "formula": formula, "match": got == formula,
                                  "cycles/param": round(got / d, 3), "with read-back": got + 2 * nb})

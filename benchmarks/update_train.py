@@ -5,9 +5,10 @@
 Least squares, d = 16 parameters, 64 samples, lr = 0.8/(d+2), theta0 = 0, random stalls in 20% of
 cycles. The cocotb testbench is the host (reads theta+ and theta-, computes the losses in numpy,
 loads lr*g); the golden model then replays the recorded scalars, and separately closes the loop on
-its own losses. Configurations: the default with depth 64 (8 lanes, adaptive scale),
-configs/update-small.toml (4 lanes, fixed scale) and configs/update-spram.toml (4 lanes, the
-parameters in SPRAM: half rate).
+its own losses. Configurations: the default with depth 64 (8 lanes of Rademacher +-1, the
+multiplier-free datapath), configs/pool-sign.toml (8 lanes, PeZO pool-sign, adaptive scale) with
+depth 64, configs/update-small.toml (4 lanes, pool-index, fixed scale) and
+configs/update-spram.toml (4 lanes of Rademacher, the parameters in SPRAM: half rate).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pezo.sim.update_train import problem, train_golden, train_rtl
 
 CONFIGS = {
     "default, depth 64": lambda: Config().replace(**{"update.depth": 64}),
+    "configs/pool-sign.toml, depth 64": lambda: config.load("configs/pool-sign.toml").replace(**{"update.depth": 64}),
     "configs/update-small.toml": lambda: config.load("configs/update-small.toml"),
     "configs/update-spram.toml": lambda: config.load("configs/update-spram.toml"),
 }

@@ -15,6 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
 from pezo.engine_params import EngineParams, Offset, Source
+from pezo.hw.arith import mul_logic
 from pezo.hw.gaussian import Lanes as GaussianLanes
 from pezo.hw.lfsr import LfsrBank
 from pezo.scale import (RESCALE_STAGES, ROM_AT, ROM_INDEX_BITS, ROM_MANTISSA_BITS, SCALE_LATENCY, adaptive_rom,
@@ -318,7 +319,8 @@ class Engine(wiring.Component):
                     m.d.comb += [bank.en.eq(1), wport.addr.eq(wptr), wport.data.eq(v), wport.en.eq(1)]
                     m.d.sync += [wptr.eq(wptr + 1), cnt.eq(cnt - 1)]
                     if adaptive:
-                        m.d.sync += [sq.eq(v * v), acc.eq(acc + sq)]
+                        # in logic: the rescale's multiplier is the engine's one DSP block
+                        m.d.sync += [sq.eq(mul_logic(v, v, B)), acc.eq(acc + sq)]
                     with m.If(cnt == 1):
                         m.d.sync += filled.eq(1)
                         if t.offset is Offset.RANDOM:

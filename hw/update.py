@@ -17,40 +17,11 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from pezo.config import Config
+from pezo.hw.arith import mul_logic, round_shift
 from pezo.hw.engine import Engine
 from pezo.update_rules import Cmd, Op, UpdateRules, system_engine
 
 __all__ = ["UpdateDatapath", "UpdateSystem"]
-
-
-def _round_shift(x, k: int):
-    """``x * 2**-k`` rounded to nearest, ties to even (``k > 0``); exact left shift if ``k <= 0``."""
-    if k <= 0:
-        return x << -k
-    q = x >> k                                    # arithmetic: floor
-    sticky = x[:k - 1].any() if k > 1 else Const(0, 1)
-    return q + (x[k - 1] & (sticky | q[0]))
-
-
-def _mul_logic(s, z, bits: int):
-    """``s * z`` (z signed ``bits`` wide) from LUTs and carry chains instead of a DSP: radix-4
-    Booth recoding of z (digits -2..2, so ceil(bits/2) partial products, each a select of
-    0, s or 2s, inverted for negative digits with the +1 collected in one correction term),
-    summed by a balanced adder tree. Exact for every input."""
-    zz = Cat(Const(0, 1), z, z[bits - 1])          # z[-1] = 0, one sign bit of headroom
-    zero = Const(0, signed(len(s) + 1))
-    terms, corr = [], []
-    for j in range((bits + 1) // 2):
-        b0, b1, b2 = zz[2 * j], zz[2 * j + 1], zz[2 * j + 2]
-        one = b0 ^ b1
-        two = (b2 & ~b1 & ~b0) | (~b2 & b1 & b0)
-        mag = Mux(two, s << 1, Mux(one, s, zero))
-        terms.append(Mux(b2, ~mag, mag) << (2 * j))   # ~mag = -mag - 1
-        corr += [b2, Const(0, 1)]
-    terms.append(Cat(*corr))                          # the +1 of every negative digit
-    while len(terms) > 1:
-        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
-    return terms[0]
 
 
 def beat_layout(cfg: Config) -> data.StructLayout:
@@ -162,7 +133,7 @@ class UpdateDatapath(wiring.Component):
         prods = []
         for lane in range(0 if r.unit else L):
             z, s = self.i.payload.values[lane], self.scalar
-            prods.append((z * s if lane < self._dsp_lanes else _mul_logic(s, z, B)).as_signed())
+            prods.append((z * s if lane < self._dsp_lanes else mul_logic(s, z, B)).as_signed())
         read_en = accept | (self.re & ~self.run)
         if self._spram:
             # One address for both ports, which yosys merges into SPRAM's single port. A read
@@ -221,7 +192,7 @@ class UpdateDatapath(wiring.Component):
                 with m.Case(Op.MINUS2):
                     m.d.sync += mag.eq(2 * r.delta(1))
                 with m.Case(Op.UPDATE):
-                    m.d.sync += mag.eq(_round_shift(self.scalar, r.product_shift))
+                    m.d.sync += mag.eq(round_shift(self.scalar, r.product_shift))
             terms = [(mag, neg2[lane]) for lane in range(L)]
         else:
             x_shape = signed(max(r.S + B - r.product_shift, B + max(r.delta_shift, 0)) + 2)
@@ -230,14 +201,14 @@ class UpdateDatapath(wiring.Component):
             m.d.sync += sub2.eq(sub)
             for lane in range(L):
                 z = z1[lane]
-                delta = _round_shift(z, -r.delta_shift)
+                delta = round_shift(z, -r.delta_shift)
                 with m.Switch(mode):
                     with m.Case(Op.PLUS, Op.RESTORE):
                         m.d.sync += x2[lane].eq(delta)
                     with m.Case(Op.MINUS2):
                         m.d.sync += x2[lane].eq(delta << 1)
                     with m.Case(Op.UPDATE):
-                        m.d.sync += x2[lane].eq(_round_shift(p1[lane], r.product_shift))
+                        m.d.sync += x2[lane].eq(round_shift(p1[lane], r.product_shift))
             terms = [(x2[lane], sub2) for lane in range(L)]
 
         # Stage 2 -> 3: the add or subtract, registered (masked lanes keep theta).

@@ -188,7 +188,7 @@ def cmd_doctor(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run
 
-    return run(config_path=args.config, seeds=args.seeds, cycles=args.cycles)
+    return run(config_path=args.config, seeds=args.seeds, cycles=args.cycles, cache_dir=args.cache)
 
 
 # --- train -------------------------------------------------------------------------------
@@ -285,10 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
     d.set_defaults(func=cmd_doctor)
 
-    d = sub.add_parser("demo", help="generate, co-simulate and synthesise the default design")
+    d = sub.add_parser("demo", help="the default engine end to end: Verilog, co-simulation, synthesis and "
+                                    "power beside a Gaussian source and PeZO, training against MeZO")
     d.add_argument("--config", metavar="FILE")
-    d.add_argument("--seeds", type=int, default=3)
-    d.add_argument("--cycles", type=int, default=20000)
+    d.add_argument("--seeds", type=int, default=3, help="nextpnr seeds (Fmax is the median)")
+    d.add_argument("--cycles", type=int, default=20000, help="co-simulation cycles")
+    d.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
     d.set_defaults(func=cmd_demo)
     return p
 

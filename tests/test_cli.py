@@ -120,11 +120,28 @@ def test_synth_engine_reports_fresh_bits(tmp_path):
 @pytest.mark.cosim
 @pytest.mark.synth
 def test_demo_as_a_user(tmp_path):
+    import json
+
     r = _pezo("demo", "--cycles", "300", "--seeds", "1", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    assert "300 cycles, 0 mismatches" in r.stdout and "Fmax (median)" in r.stdout
-    assert "[1/3] generate" in r.stderr and "[3/3] synthesise" in r.stderr      # progress shown
-    assert (tmp_path / "out/demo/ice40-up5k/report.json").exists()
+    assert "300 cycles, 0 mismatches" in r.stdout
+    for label in ("default on ice40-up5k", "gaussian-clt on ice40-up5k", "pool-sign (PeZO) on ice40-up5k",
+                  "digits: MeZO", "digits: default engine stream"):
+        assert label in r.stdout
+    assert "fewer LUT" in r.stdout and "power than gaussian-clt" in r.stdout
+    assert "[1/5] generate" in r.stderr and "[4/5] train" in r.stderr      # progress shown
+    summary = json.loads((tmp_path / "out/demo/summary.json").read_text())
+    rad, clt = summary["hardware"][0], summary["hardware"][1]
+    assert rad["DSP"] == 0 and rad["LUT"] < clt["LUT"] and rad["dynamic_uw"] < clt["dynamic_uw"]
+    for ext in ("png", "svg", "md"):
+        assert (tmp_path / f"out/demo/summary.{ext}").stat().st_size > 0
+
+
+def test_demo_rejects_bad_counts_before_any_work(tmp_path):
+    for flag in ("--cycles", "--seeds"):
+        r = _pezo("demo", flag, "0", cwd=tmp_path)
+        assert r.returncode == 1 and r.stderr.count("\n") == 1 and f"{flag} must be at least 1" in r.stderr
+        assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.synth

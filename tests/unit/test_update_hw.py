@@ -7,7 +7,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
 from pezo import fixed
-from pezo.hw.update import _mul_logic, _round_shift
+from pezo.hw.arith import mul_logic, round_shift
 
 
 @pytest.mark.parametrize("sbits,zbits", [(16, 8), (9, 5), (6, 4)])
@@ -16,7 +16,7 @@ def test_logic_multiplier_is_exact(sbits, zbits):
     m = Module()
     p = Signal(signed(sbits + zbits + 2))
     r = Signal(signed(sbits + zbits))
-    m.d.comb += [p.eq(_mul_logic(s, z, zbits)), r.eq(_round_shift(p, 3))]
+    m.d.comb += [p.eq(mul_logic(s, z, zbits)), r.eq(round_shift(p, 3))]
     rng = random.Random(1)
     svals = [-(1 << (sbits - 1)), (1 << (sbits - 1)) - 1, 0, 1, -1] + [rng.randrange(-(1 << (sbits - 1)), 1 << (sbits - 1)) for _ in range(6)]
 
