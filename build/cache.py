@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pezo.errors import PezoError
 from pezo.files import write_atomic
 
 __all__ = ["Cache", "DEFAULT_ROOT", "digest", "tool_fingerprint"]
@@ -87,6 +88,7 @@ class Cache:
         self._warn = warn or (lambda msg: print(f"pezo: warning: {msg}", file=sys.stderr))
         self.hits = 0
         self.misses = 0
+        self._put_failed = False
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / f"{key}.json"
@@ -135,7 +137,19 @@ class Cache:
 
     def put(self, kind: str, key_parts: Mapping[str, Any], payload: Mapping[str, Any],
             files: Mapping[str, Path] | None = None) -> None:
-        """Store ``payload`` (JSON-serialisable) and copies of ``files`` (name -> path)."""
+        """Store ``payload`` (JSON-serialisable) and copies of ``files`` (name -> path).
+
+        A cache that cannot be written (full disk, permissions) costs a warning, not the
+        result: the run goes on and the entry is simply not stored."""
+        try:
+            self._put(kind, key_parts, payload, files)
+        except (OSError, PezoError) as exc:
+            if not self._put_failed:
+                self._warn(f"result cache {self.root} not written ({exc}); the run goes on without it")
+            self._put_failed = True
+
+    def _put(self, kind: str, key_parts: Mapping[str, Any], payload: Mapping[str, Any],
+             files: Mapping[str, Path] | None) -> None:
         key = digest(dict(key_parts))
         path = self._path(kind, key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,16 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pezo.errors import PezoError
-from pezo.files import write_atomic
+from pezo.files import staged_dir, write_atomic
 
 from . import power
 from .cache import Cache, digest
@@ -42,8 +39,8 @@ COLUMNS = [
     ("name", "Configuration"), ("source", "Source"), ("strategy", "Reuse"), ("scale", "Scale"),
     ("lanes_x_bits", "Lanes x bits"), ("LUT", "LUT"), ("FF", "FF"), ("carry", "Carry"),
     ("BRAM", "BRAM"), ("DSP", "DSP"), ("fmax_mhz", "Fmax MHz"),
-    ("dynamic_uw", "Dyn. power uW (est.)"), ("toggles_per_cycle", "Toggles/cycle"),
-    ("total_uw", "Total uW (est.)"), ("fresh_bits_per_cycle", "Fresh bits/cycle"),
+    ("dynamic_uw", "Dyn. power µW (est.)"), ("toggles_per_cycle", "Toggles/cycle"),
+    ("total_uw", "Total µW (est.)"), ("fresh_bits_per_cycle", "Fresh bits/cycle"),
 ]
 #: Figures compared against the baseline (lower is better).
 REDUCED = [("LUT", "LUT"), ("FF", "FF"), ("dynamic_uw", "dyn. power")]
@@ -97,23 +94,30 @@ def power_of(design, cfg, target: str, synth_dir: Path, *, cache: Cache | None,
 
 
 #: Spine files that do not take part in building a stimulus (editing them keeps the cache).
-_NOT_STIMULUS = {"cli.py", "demo.py", "doctor.py"}
+_NOT_STIMULUS = {"cli.py", "demo.py", "doctor.py", "files.py"}
 
 
-def _code_digest() -> str:
-    """SHA-256 over the sources that produce a stimulus, found without importing them: the
-    spine (``pezo/*.py`` and its tables, not the command line), the sim glue (``pezo.sim``)
-    and the golden models (``pezo.sw.golden``)."""
+def stimulus_sources() -> list[tuple[str, Path]]:
+    """``(name, file)`` of every source that produces a stimulus, found without importing them:
+    the spine (``pezo/`` with its subpackages and tables, not the command line), the sim glue
+    (``pezo.sim``) and the golden models (``pezo.sw.golden`` with its subpackages), at any
+    depth (an edit under ``pezo/gaussian/`` changes a Gaussian stimulus)."""
     import importlib.util
 
-    texts = []
+    out = []
     for pkg in ("pezo", "pezo.sim", "pezo.sw.golden"):
         spec = importlib.util.find_spec(pkg)
         for root in (spec.submodule_search_locations or []) if spec else []:
-            for f in sorted(Path(root).iterdir()):
-                if f.suffix in (".py", ".json") and f.name not in _NOT_STIMULUS:
-                    texts.append(f"{pkg}/{f.name}\0{f.read_text()}")
-    return digest("\0".join(texts))
+            root = Path(root)
+            for f in sorted(root.rglob("*")):
+                if f.suffix in (".py", ".json") and f.name not in _NOT_STIMULUS and "__pycache__" not in f.parts:
+                    out.append((f"{pkg}/{f.relative_to(root).as_posix()}", f))
+    return out
+
+
+def _code_digest(sources: list[tuple[str, Path]] | None = None) -> str:
+    """SHA-256 over :func:`stimulus_sources` (names and contents)."""
+    return digest("\0".join(f"{name}\0{f.read_text()}" for name, f in (sources or stimulus_sources())))
 
 
 def evaluate(design, cfg, *, target: str, seeds: Sequence[int], work_dir: Path,
@@ -192,6 +196,13 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _fewer(v: float | None) -> str:
+    """A reduction in percent as words: positive is fewer than the baseline."""
+    if v is None:
+        return "n/a"
+    return f"{abs(v):.1f}% {'fewer' if v >= 0 else 'more'}" if v else "same"
+
+
 def markdown_table(rows: list[dict[str, Any]], baseline_name: str) -> str:
     """The comparison table: the columns of :data:`COLUMNS` plus one reduction column each, and
     an SPRAM column after BRAM when some row uses SPRAM (the update system's ``spram`` memory)."""
@@ -204,8 +215,7 @@ def markdown_table(rows: list[dict[str, Any]], baseline_name: str) -> str:
              "|" + "|".join("---" if i < 5 else "---:" for i in range(len(heads))) + "|"]
     for r in rows:
         cells = [_fmt(r.get(k)) for k, _h in columns]
-        cells += [("n/a" if r.get(f"reduction_{k}") is None else f"{r[f'reduction_{k}']:+.1f}%")
-                  for k, _l in REDUCED]
+        cells += [_fewer(r.get(f"reduction_{k}")) for k, _l in REDUCED]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -222,53 +232,47 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _plot(rows: list[dict[str, Any]], baseline_name: str, target: str, path: Path) -> None:
+#: Panels of the comparison figure: every resource and estimate of the table.
+PANELS = [("LUT", "LUT"), ("FF", "FF"), ("BRAM", "block RAM"), ("DSP", "DSP"),
+          ("dynamic_uw", f"dyn. power (est.), µW @ {power.REF_MHZ:g} MHz"), ("fmax_mhz", "Fmax, MHz (median)")]
+#: The figure is written in each of these formats.
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def _plot(rows: list[dict[str, Any]], baseline_name: str, design: str, target: str, paths: Sequence[Path]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("LUT", "LUT"), ("FF", "FF"), ("dynamic_uw", f"dyn. power uW @ {power.REF_MHZ:g} MHz"),
-              ("fmax_mhz", "Fmax MHz (median)")]
     names = [r["name"] for r in rows]
-    fig, axes = plt.subplots(2, 2, figsize=(max(8, 1.1 * len(rows) + 4), 7))
-    for ax, (key, title) in zip(axes.flat, panels):
+    fig, axes = plt.subplots(2, 3, figsize=(max(10, 1.3 * len(rows) + 6), 7))
+    for ax, (key, title) in zip(axes.flat, PANELS):
         vals = [r.get(key) or 0 for r in rows]
         colors = ["#888888" if n == baseline_name else "#2b7bba" for n in names]
-        ax.bar(range(len(rows)), vals, color=colors)
+        bars = ax.bar(range(len(rows)), vals, color=colors)
+        ax.bar_label(bars, labels=[_fmt(r.get(key)) for r in rows], fontsize=7, padding=1)
         ax.set_title(title, fontsize=10)
         ax.set_xticks(range(len(rows)))
         ax.set_xticklabels(names, rotation=35, ha="right", fontsize=8)
-    fig.suptitle(f"{target}: estimates and resources (grey = baseline {baseline_name})",
-                 fontsize=10)
+        ax.margins(y=0.15)
+    fig.suptitle(f"{design} on {target}: resources and estimates (grey = baseline {baseline_name})",
+                 fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    for path in paths:
+        fig.savefig(path, dpi=200)
     plt.close(fig)
 
 
 def write_report_dir(out: Path, files: dict[str, str | Callable[[Path], None]]) -> None:
-    """Create ``out`` with ``files`` (name -> text, or a writer taking the path) atomically."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
-    old = None
-    try:
+    """Create ``out`` with ``files`` (name -> text, or a writer taking the path) as a whole:
+    built in a temporary sibling and swapped in when complete (:func:`pezo.files.staged_dir`)."""
+    with staged_dir(out) as tmp:
         for name, content in files.items():
             if callable(content):
                 content(tmp / name)
             else:
-                (tmp / name).write_text(content)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old.{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+                write_atomic(tmp / name, content)
 
 
 def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: str,
@@ -318,8 +322,10 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
     doc = {
         "format": "pezo-compare", "version": 1, "design": design.name, "target": target,
         "baseline": base["name"], "seeds": list(seeds), "ref_mhz": power.REF_MHZ,
-        "configs": [{"name": n, "path": str(p) if p else None, "digest": c.digest()}
-                    for n, p, c in configs],
+        # two digests, each labelled: the whole configuration, and the sections the design is
+        # built from (which keys the cache and names the flow's folder)
+        "configs": [{"name": n, "path": str(p) if p else None, "config_digest": c.digest(),
+                     "design_digest": design.digest(c)} for n, p, c in configs],
         "tools": rows[0]["tools"], "rows": rows,
         "time_s": round(time.perf_counter() - t0, 2),
     }
@@ -328,7 +334,8 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
         "compare.json": json.dumps(doc, indent=2) + "\n",
         "compare.md": md,
         "compare.csv": _csv(rows),
-        "compare.png": lambda p: _plot(rows, base["name"], target, p),
+        "compare.png": lambda p: _plot(rows, base["name"], design.name, target,
+                                       [p.with_suffix(f".{ext}") for ext in FIGURE_FORMATS]),
     })
     return doc
 
@@ -345,8 +352,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"{', '.join(map(str, doc['seeds']))}. Power is an **estimate** at {doc['ref_mhz']:g} MHz "
         "from the toggles of the gate-level netlist under the design's standard stimulus "
         "(docs/power.md); 'Dyn.' is the design's share, 'Total' adds the device's static and "
-        "clock-network power where a cited figure exists. Reductions are percent less than the "
-        "baseline (positive = smaller). Block RAM and DSP are counted in their own columns.",
+        "clock-network power where a cited figure exists. 'vs' columns: percent fewer (or more) than "
+        "the baseline. Block RAM and DSP are counted in their own columns.",
         "",
         "Energy per cycle by part (pJ): " + "; ".join(
             f"{r['name']}: " + ", ".join(f"{k} {v:g}" for k, v in
@@ -359,40 +366,107 @@ def render_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(notes)
 
 
+#: What ``pezo report show`` reads.
+KINDS = ("compare.json (pezo report compare)", "report.json (pezo synth)", "report.json (pezo sim)",
+         "run.json (pezo train)")
+
+
+def report_kind(doc: Any) -> str | None:
+    """``compare``, ``synth``, ``sim``, ``train`` or None for a JSON document."""
+    if not isinstance(doc, dict):
+        return None
+    fmt = doc.get("format")
+    if fmt == "pezo-compare":
+        return "compare"
+    if fmt == "pezo-train" or {"task", "optimizer", "runs"} <= set(doc):
+        return "train"
+    if fmt == "pezo-sim" or ({"status", "cycles"} <= set(doc) and "resources" not in doc):
+        return "sim"
+    if {"design", "target", "resources", "fmax_mhz"} <= set(doc):
+        return "synth"
+    return None
+
+
+def _number(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where} = {value!r} is not a number")
+    return value
+
+
+def _check(kind: str, doc: dict[str, Any]) -> None:
+    """Raise ValueError naming the first missing or malformed field a report needs."""
+    def need(obj: Any, key: str, where: str) -> Any:
+        if not isinstance(obj, dict) or key not in obj:
+            raise ValueError(f"{where}{key} is missing")
+        return obj[key]
+
+    if kind == "compare":
+        for i, r in enumerate(need(doc, "rows", "")):
+            for key in ("LUT", "FF", "BRAM", "DSP", "fmax_mhz", "dynamic_uw"):
+                _number(f"rows[{i}].{key}", need(r, key, f"rows[{i}]."))
+            need(r, "name", f"rows[{i}].")
+        for key in ("design", "target", "baseline", "seeds", "tools", "ref_mhz"):
+            need(doc, key, "")
+    elif kind == "synth":
+        for key in ("LUT", "FF", "BRAM", "DSP"):
+            _number(f"resources.{key}", need(need(doc, "resources", ""), key, "resources."))
+        _number("fmax_mhz", doc["fmax_mhz"])
+        if doc.get("power"):
+            for key in ("dynamic_uw", "f_mhz", "toggles_per_cycle"):
+                _number(f"power.{key}", need(doc["power"], key, "power."))
+    elif kind == "sim":
+        _number("cycles", doc["cycles"])
+    elif kind == "train":
+        _number("final_mean", need(doc, "final_mean", ""))
+        for i, r in enumerate(doc["runs"]):
+            _number(f"runs[{i}].final", need(r, "final", f"runs[{i}]."))
+
+
 def load_report(path: Path | str) -> dict[str, Any]:
-    """Read a ``compare.json`` or a synthesis ``report.json``; one-line error naming the file."""
+    """Read any report pezo writes (:data:`KINDS`); one-line error naming the file otherwise."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text())
     except FileNotFoundError:
         raise PezoError(f"report {path}: no such file") from None
+    except IsADirectoryError:
+        raise PezoError(f"report {path}: a directory; give the JSON file in it") from None
     except OSError as exc:
         raise PezoError(f"report {path}: cannot read it ({exc.strerror})") from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise PezoError(f"report {path}: not valid JSON (corrupt or truncated)") from None
-    if not isinstance(doc, dict):
-        raise PezoError(f"report {path}: not a pezo report")
-    if doc.get("format") == "pezo-compare":
-        try:
-            render_markdown(doc)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-            raise PezoError(f"report {path}: comparison report with missing fields") from None
-        return doc
-    if {"design", "target", "resources", "fmax_mhz"} <= set(doc):
-        return doc
-    raise PezoError(f"report {path}: not a pezo report (neither compare.json nor report.json)")
+    kind = report_kind(doc)
+    if kind is None:
+        raise PezoError(f"report {path}: not a pezo report; pezo report show reads {', '.join(KINDS)}")
+    try:
+        _check(kind, doc)
+        show(doc)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise PezoError(f"report {path}: {kind} report with a missing or malformed field ({exc})") from None
+    return doc
 
 
 def show(doc: dict[str, Any]) -> str:
     """Markdown text of a loaded report."""
-    if doc.get("format") == "pezo-compare":
+    kind = report_kind(doc)
+    if kind == "compare":
         return render_markdown(doc)
+    if kind == "train":
+        runs = ", ".join(f"seed {r['seed']}: {r['final']:.2f}" for r in doc["runs"])
+        spread = f" +- {doc['final_std']:.2f}" if len(doc["runs"]) > 1 else ""
+        return (f"train {doc['task']} / {doc.get('label', doc['optimizer'])}: test {doc.get('metric', 'metric')} "
+                f"{doc['final_mean']:.2f}{spread} over {len(doc['runs'])} seed(s) ({runs}); "
+                f"stream: {doc.get('stream_seed', 'n/a')}\n")
+    if kind == "sim":
+        what = f"{doc['design']} " if "design" in doc else ""
+        return (f"co-simulation {what}({doc.get('simulator', 'simulator n/a')}): {doc['status']}, "
+                f"{doc['cycles']} cycles against the golden model\n")
     res = doc["resources"]
     text = (f"{doc['design']} on {doc['target']}: " +
             ", ".join(f"{res[k]} {k}" for k in ("LUT", "FF", "carry", "BRAM", "DSP") if k in res) +
             f", Fmax {doc['fmax_mhz']:.1f} MHz")
     if doc.get("power"):
         p = doc["power"]
-        text += (f", est. dynamic power {p['dynamic_uw']:g} uW at {p['f_mhz']:g} MHz "
+        text += (f", est. dynamic power {p['dynamic_uw']:g} µW at {p['f_mhz']:g} MHz "
                  f"({p['toggles_per_cycle']:g} toggles/cycle)")
     return text + "\n"

@@ -1,19 +1,26 @@
 """The ``pezo`` command line.
 
-Every user-caused error ends as one line on stderr and exit status 1 (argparse usage errors: 2);
-a traceback means a bug in pezo.
+Exit status: 0 success; 1 a user-caused error, reported as one line on stderr (a bad
+configuration, an output that cannot be written, another run writing the same destination, a
+failed tool, a mismatch); 2 a usage error (argparse); 130 interrupted (Ctrl-C); 141 the reader
+of the output went away (a closed pipe, quietly). A traceback means a bug in pezo.
+
+Outputs follow one rule (:mod:`pezo.files`): every destination is checked before the work
+starts, written atomically with the umask's permissions, report folders replaced only when the
+new one is complete, and a destination is written by one run at a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
 from .errors import PezoError
-from .files import write_atomic
+from .files import check_dir, check_file, locked, staged_dir, write_atomic
 
 OUT = Path("out")
 
@@ -31,11 +38,25 @@ def _load(path: str | None):
 # --- config ------------------------------------------------------------------------------
 
 
+def _digests(cfg) -> str:
+    """Both digests a configuration has, each labelled with what it covers."""
+    from .designs import DESIGNS
+
+    per = {}
+    for d in DESIGNS.values():
+        per.setdefault(d.digest(cfg), []).append(d.name)
+    designs = "; ".join(f"{'/'.join(names)} {dig}" for dig, names in per.items())
+    return f"configuration digest {cfg.digest()} (every field); design digests (the sections a design is " \
+           f"built from: the cache and report key) {designs}"
+
+
 def cmd_config_show(args) -> int:
     cfg = _load(args.file)
     lf = cfg.engine.lfsr
-    print(f"# effective configuration ({args.file or 'defaults'}), digest {cfg.digest()}")
-    print(f"# engine.lfsr: taps {list(lf.params.taps)}, lane seeds {[hex(s) for s in lf.seeds]}")
+    print(f"# effective configuration ({args.file or 'defaults'})")
+    print(f"# {_digests(cfg)}")
+    print(f"# engine: {cfg.engine.params.describe()}; engine.lfsr: taps {list(lf.params.taps)}, "
+          f"lane seeds {[hex(s) for s in lf.seeds]}")
     print(cfg.to_toml(), end="")
     return 0
 
@@ -44,7 +65,7 @@ def cmd_config_check(args) -> int:
     from .config import ConfigError
 
     cfg = _load(args.file)
-    print(f"{args.file}: ok (digest {cfg.digest()})")
+    print(f"{args.file}: ok ({_digests(cfg)})")
     try:
         cfg.engine.check_bank()
     except ConfigError as e:
@@ -64,8 +85,9 @@ def cmd_generate(args) -> int:
 
     design = designs.get(args.design)
     cfg = _load(args.config)
+    out = check_file(args.output) if args.output else \
+        check_file(OUT / design.name / f"{design.toplevel}.v", parents=True)
     text = design.verilog(cfg)
-    out = Path(args.output) if args.output else OUT / design.name / f"{design.toplevel}.v"
     write_atomic(out, text)
     print(f"wrote {out} ({len(text.splitlines())} lines, top module {design.toplevel})")
     return 0
@@ -79,16 +101,23 @@ def cmd_sim(args) -> int:
     cfg = _load(args.config)
     if args.cycles < 1:
         raise PezoError(f"--cycles must be at least 1, got {args.cycles}")
-    build_dir = Path(args.out) if args.out else OUT / design.name / "sim" / cfg.digest()
-    _progress(f"golden model: {args.cycles} cycles (stimulus seed {args.seed})")
-    t0 = time.perf_counter()
-    trace = design.trace(cfg, args.cycles, args.seed)
-    t_golden = time.perf_counter() - t0
-    vfile = build_dir / f"{design.toplevel}.v"
-    write_atomic(vfile, design.verilog(cfg))
-    _progress(f"{args.simulator}: building and simulating {vfile}")
-    result = cosimulate(vfile, design.toplevel, trace, build_dir=build_dir,
-                        simulator=args.simulator, waves=args.waves)
+    build_dir = check_dir(args.out) if args.out else \
+        check_dir(OUT / design.name / "sim" / design.digest(cfg), parents=True)
+    with locked(build_dir):
+        _progress(f"golden model: {args.cycles} cycles (stimulus seed {args.seed})")
+        t0 = time.perf_counter()
+        trace = design.trace(cfg, args.cycles, args.seed)
+        t_golden = time.perf_counter() - t0
+        vfile = build_dir / f"{design.toplevel}.v"
+        write_atomic(vfile, design.verilog(cfg))
+        _progress(f"{args.simulator}: building and simulating {vfile}")
+        result = cosimulate(vfile, design.toplevel, trace, build_dir=build_dir,
+                            simulator=args.simulator, waves=args.waves)
+        # the report, with what it is of (pezo report show reads it)
+        write_atomic(build_dir / "report.json", json.dumps(
+            {"format": "pezo-sim", "version": 1, "design": design.name, "toplevel": design.toplevel,
+             "simulator": args.simulator, "design_digest": design.digest(cfg), "config_digest": cfg.digest(),
+             "stimulus_seed": args.seed, **result.report}, indent=1) + "\n")
     print(f"{design.name}: {result.cycles} cycles match the golden model "
           f"({args.simulator}, {result.cycles_per_second:,.0f} cycles/s; golden {t_golden:.2f} s)")
     if result.waveform:
@@ -105,14 +134,28 @@ def cmd_synth(args) -> int:
     cfg = _load(args.config)
     if args.seeds < 1:
         raise PezoError(f"--seeds must be at least 1, got {args.seeds}")
-    out_dir = Path(args.out) if args.out else OUT / design.name / args.target
-    report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
-                        seeds=list(range(1, args.seeds + 1)), out_dir=out_dir,
-                        config_digest=design.digest(cfg), progress=_progress, extra=design.extras(cfg),
-                        cache=None if args.no_cache else Cache(args.cache))
+    out_dir = check_dir(args.out) if args.out else check_dir(OUT / design.name / args.target, parents=True)
+    cache = None if args.no_cache else Cache(_cache_dir(args.cache))
+    # built in a fresh folder beside out_dir, swapped in when complete: the previous report
+    # stays until then, and no log of an earlier run survives beside the new one
+    with locked(out_dir), staged_dir(out_dir) as work:
+        report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
+                            seeds=list(range(1, args.seeds + 1)), out_dir=work,
+                            config_digest=design.digest(cfg), progress=_progress, extra=design.extras(cfg),
+                            cache=cache)
     print(_synth_summary(report))
     print(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}")
     return 0
+
+
+def _cache_dir(path: str | None) -> Path:
+    """The result cache's folder, checked before any work (it is written during the run)."""
+    import os
+
+    from .build.cache import DEFAULT_ROOT
+
+    given = path or os.environ.get("PEZO_CACHE")
+    return check_dir(given) if given else check_dir(DEFAULT_ROOT, parents=True)
 
 
 def _synth_summary(r: dict) -> str:
@@ -157,13 +200,16 @@ def cmd_report_compare(args) -> int:
     tag = "-".join(dict.fromkeys(p.stem for _n, p, _c in configs))
     if len(tag) > 60:
         tag = f"{len(configs)}configs-" + report.digest([c.digest() for _n, _p, c in configs])[:10]
-    out = Path(args.out) if args.out else OUT / "report" / f"{design.name}-{args.target}-{tag}"
-    cache = Cache(args.cache) if not args.no_cache else None
-    doc = report.compare(configs, design=design, target=args.target, baseline=baseline,
-                         seeds=list(range(1, args.seeds + 1)), out=out, work_root=OUT / "flows",
-                         cache=cache, progress=_progress)
+    out = check_dir(args.out) if args.out else \
+        check_dir(OUT / "report" / f"{design.name}-{args.target}-{tag}", parents=True)
+    work_root = check_dir(OUT / "flows", parents=True)
+    cache = Cache(_cache_dir(args.cache)) if not args.no_cache else None
+    with locked(out):
+        doc = report.compare(configs, design=design, target=args.target, baseline=baseline,
+                             seeds=list(range(1, args.seeds + 1)), out=out, work_root=work_root,
+                             cache=cache, progress=_progress)
     print(report.markdown_table(doc["rows"], doc["baseline"]), end="")
-    print(f"report: {out}/compare.md (.csv, .json, .png); {doc['time_s']:.1f} s")
+    print(f"report: {out}/compare.md (.csv, .json, .png, .svg, .pdf); {doc['time_s']:.1f} s")
     return 0
 
 
@@ -197,8 +243,9 @@ def cmd_demo(args) -> int:
 def cmd_train(args) -> int:
     from .sw.zo.train import train
 
+    out_root = check_dir(args.out) if args.out else check_dir(OUT / "train", parents=True)
     s = train(args.task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,
-              out_root=Path(args.out) if args.out else OUT / "train")
+              out_root=out_root)
     spread = f" +- {s['final_std']:.2f}" if s["seeds"] > 1 else ""
     print(f"{s['task']}/{s['label']}: test {s['metric']} {s['final_mean']:.2f}{spread} % "
           f"over {s['seeds']} seed(s)")
@@ -237,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="write a design's Verilog")
     g.add_argument("design", choices=names)
     g.add_argument("--config", metavar="FILE")
-    g.add_argument("-o", "--output", metavar="OUT.v")
+    g.add_argument("-o", "--output", metavar="OUT.v",
+                   help="the Verilog file (default out/<design>/pezo_<design>.v); its folder must exist, "
+                        "or only its last level is created")
     g.set_defaults(func=cmd_generate)
 
     s = sub.add_parser("sim", help="co-simulate a design against its golden model")
@@ -247,14 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cycles", type=int, default=10000)
     s.add_argument("--seed", type=int, default=1, help="stimulus seed (random stalls)")
     s.add_argument("--waves", action="store_true", help="dump a waveform")
-    s.add_argument("--out", metavar="DIR", help="build directory (default out/<design>/sim/<digest>)")
+    s.add_argument("--out", metavar="DIR", help="build directory (default out/<design>/sim/<design digest>); "
+                                                "only its last level is created")
     s.set_defaults(func=cmd_sim)
 
     s = sub.add_parser("synth", help="synthesise and place-and-route a design")
     s.add_argument("design", choices=names)
     s.add_argument("--config", metavar="FILE")
     _flow_args(s)
-    s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>)")
+    s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>), replaced "
+                                                "as a whole when the run completes; only its last level is "
+                                                "created")
     s.set_defaults(func=cmd_synth)
 
     r = sub.add_parser("report", help="compare configurations: resources, Fmax, estimated power")
@@ -264,9 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
     _flow_args(c)
     c.add_argument("--baseline", metavar="CONFIG", help="reference for the reductions (default: the first CONFIG)")
     c.add_argument("--design", choices=names, default="engine")
-    c.add_argument("--out", metavar="DIR", help="report directory (default out/report/<design>-<target>-<configs>)")
+    c.add_argument("--out", metavar="DIR", help="report directory (default out/report/<design>-<target>-"
+                                                "<configs>), replaced as a whole when the run completes; only "
+                                                "its last level is created")
     c.set_defaults(func=cmd_report_compare)
-    c = rsub.add_parser("show", help="print a compare.json or report.json as a table")
+    c = rsub.add_parser("show", help="print a report pezo wrote: compare.json, synth or sim report.json, "
+                                     "train run.json")
     c.add_argument("file", metavar="REPORT.json")
     c.set_defaults(func=cmd_report_show)
 
@@ -279,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, help="optimizer steps (default: the task's forward-pass budget)")
     t.add_argument("--budget", type=int, help="forward passes to spend")
     t.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1")
-    t.add_argument("--out", metavar="DIR", help="log root (default out/train)")
+    t.add_argument("--out", metavar="DIR", help="log root (default out/train); the run's folder "
+                                                "<root>/<task>/<label> is replaced when the run completes")
     t.set_defaults(func=cmd_train)
 
     d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
@@ -306,6 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pezo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) has gone: stop quietly; later writes to the closed pipe
+        # (at interpreter exit) go to /dev/null instead of raising again
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

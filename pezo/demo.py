@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import config, designs
 from .errors import PezoError
-from .files import write_atomic
+from .files import check_dir, locked, write_atomic
 
 OUT = Path("out/demo")
 TARGET = "ice40-up5k"
@@ -47,14 +47,21 @@ def run(config_path: str | None = None, seeds: int = 3, cycles: int = 20000, cac
         raise PezoError(f"--cycles must be at least 1, got {cycles}")
     if seeds < 1:
         raise PezoError(f"--seeds must be at least 1, got {seeds}")
+
+    cfg = config.load(config_path)
+    compared = [(label, config.load(path) if path else cfg) for label, path in COMPARED]
+    check_dir(OUT, parents=True)
+    with locked(OUT):
+        return _run(cfg, compared, config_path, seeds, cycles, cache_dir)
+
+
+def _run(cfg, compared, config_path, seeds: int, cycles: int, cache_dir: str | None) -> int:
     from .build.cache import Cache
     from .build.report import evaluate
     from .sim.runner import cosimulate
     from .sw.zo import tasks
     from .sw.zo.train import run as train_run
 
-    cfg = config.load(config_path)
-    compared = [(label, config.load(path) if path else cfg) for label, path in COMPARED]
     ep = cfg.engine.params
     design = designs.get("engine")
     cache = Cache(cache_dir)

@@ -155,7 +155,7 @@ def test_report_compare_as_a_user(tmp_path):
             "--target", "ice40-up5k", "--seeds", "1", "--out", str(out), "--cache", str(cache)]
     r = _pezo(*args)
     assert r.returncode == 0, r.stderr
-    assert "| lfsr-small |" in r.stdout and "| wide |" in r.stdout and "-50.0%" in r.stdout
+    assert "| lfsr-small |" in r.stdout and "| wide |" in r.stdout and "50.0% more" in r.stdout
     assert "[1/2] lfsr-small" in r.stderr and "power: gate-level simulation" in r.stderr
     for name in ("compare.md", "compare.csv", "compare.json", "compare.png"):
         assert (out / name).stat().st_size > 0
@@ -184,7 +184,23 @@ def test_report_bad_inputs_are_one_line_errors(tmp_path):
     incomplete = tmp_path / "incomplete.json"
     incomplete.write_text('{"format": "pezo-compare", "rows": []}')
     r = _pezo("report", "show", str(incomplete))
-    assert r.returncode == 1 and "missing fields" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "compare report with a missing or malformed field (design is missing)" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
+    # a synthesis report whose Fmax is a string, a comparison row without LUT, and a document
+    # that is no pezo report: one line each, exit 1, never a crash or a silent "n/a"
+    bad_synth = tmp_path / "synth.json"
+    bad_synth.write_text('{"design": "engine", "target": "ecp5-25k", "fmax_mhz": "fast", '
+                         '"resources": {"LUT": 1, "FF": 2, "BRAM": 0, "DSP": 0}}')
+    no_lut = tmp_path / "nolut.json"
+    no_lut.write_text('{"format": "pezo-compare", "design": "engine", "target": "t", "baseline": "a", "seeds": [1], '
+                      '"tools": {}, "ref_mhz": 25, "rows": [{"name": "a", "FF": 1, "BRAM": 0, "DSP": 0, '
+                      '"fmax_mhz": 1.0, "dynamic_uw": 1.0}]}')
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    for path, why in [(bad_synth, "fmax_mhz = 'fast' is not a number"), (no_lut, "rows[0].LUT is missing"),
+                      (other, "not a pezo report; pezo report show reads compare.json")]:
+        r = _pezo("report", "show", str(path))
+        assert r.returncode == 1 and why in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
 
 
 @pytest.mark.synth

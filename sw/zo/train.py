@@ -12,9 +12,7 @@ import csv
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import torch
 
 from pezo.config import Config
 from pezo.errors import PezoError
-from pezo.files import write_atomic
+from pezo.files import check_dir, locked, staged_dir, write_atomic
 from pezo.sw.zo import OPTIMIZERS, tasks
 from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
 from pezo.sw.zo.source import EngineSource, seeded
@@ -32,23 +30,28 @@ __all__ = ["OPTIMIZERS", "make_optimizer", "run", "train"]
 EVALS = 20          # evaluations of the test metric per run
 
 
+def check_combination(name: str, cfg: Config | None) -> None:
+    """The optimizer exists and takes a configuration if one is given (checked before any work)."""
+    if name not in OPTIMIZERS:
+        raise PezoError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if cfg is not None and name.startswith("fo-"):
+        raise PezoError(f"--config sets the perturbation stream; {name} has none")
+    if cfg is not None and name == "mezo":
+        raise PezoError("--config sets the engine stream: use --optimizer pezo (mezo is the torch Gaussian)")
+
+
 def make_optimizer(name: str, model: torch.nn.Module, task: tasks.Task, cfg: Config | None = None,
                    seed: int = 0, lr: float | None = None, eps: float | None = None, pinned: bool = False):
     """The optimizer ``name`` with the task's default step sizes. ``cfg`` selects the engine
     stream for ``pezo`` (default: the default configuration), ``dizo`` and ``pseuzo``
     (default: the torch Gaussian); its LFSR seed is derived from ``seed``
     (:func:`pezo.sw.zo.source.seeded`) unless ``pinned``."""
-    if name not in OPTIMIZERS:
-        raise PezoError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    check_combination(name, cfg)
     if name.startswith("fo-"):
-        if cfg is not None:
-            raise PezoError(f"--config sets the perturbation stream; {name} has none")
         return FirstOrder(model, task.loss_fn, lr=lr or task.hparams[name]["lr"], kind=name[3:])
     lr = lr or task.hparams["zo"]["lr"]
     eps = eps or task.hparams["zo"]["eps"]
     if name == "mezo":
-        if cfg is not None:
-            raise PezoError("--config sets the engine stream: use --optimizer pezo (mezo is the torch Gaussian)")
         return MeZO(model, task.loss_fn, lr=lr, eps=eps, seed=seed)
     if name == "pezo":
         cfg = seeded(cfg if cfg is not None else Config().validate(), seed, pinned)
@@ -98,26 +101,12 @@ def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int =
     return out
 
 
-class _Bar:
-    """A carriage-return progress bar on stderr, redrawn at most 5 times a second."""
+def _bar(label: str, total: int, unit: str, show: bool):
+    """A progress bar on stderr (tqdm: redrawn in place on a terminal, not drawn into a log)."""
+    from tqdm import tqdm
 
-    def __init__(self, label: str, total: int, unit: str, stream=sys.stderr):
-        self.label, self.total, self.unit, self.stream, self.last = label, total, unit, stream, 0.0
-
-    def __call__(self, step: int, forwards: int, loss: float, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < 0.2:
-            return
-        self.last = now
-        done = forwards if self.unit == "forwards" else step
-        frac = min(1.0, done / self.total)
-        bar = "#" * int(30 * frac)
-        self.stream.write(f"\r{self.label} [{bar:<30}] {done}/{self.total} {self.unit}, loss {loss:.4f}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+    return tqdm(total=total, desc=label, unit=unit, file=sys.stderr, disable=None if show else True,
+                leave=True, dynamic_ncols=True, mininterval=0.2)
 
 
 def _csv(rows: list[dict]) -> str:
@@ -144,14 +133,10 @@ def _plot(path: Path, results: list[dict], title: str, metric: str) -> None:
     b.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
+        fig.savefig(path, dpi=150)
     finally:
         plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _stream_seed(optimizer: str, cfg: Config | None, pinned: bool) -> str:
@@ -172,36 +157,46 @@ def train(task_name: str, optimizer: str, config_path: str | None = None, steps:
     from pezo import config
 
     task = tasks.get(task_name)
-    if optimizer not in OPTIMIZERS:
-        raise PezoError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
     if seeds < 1:
         raise PezoError(f"--seeds must be at least 1, got {seeds}")
+    if (steps is not None and steps < 1) or (budget is not None and budget < 1):
+        raise PezoError(f"--steps and --budget must be at least 1 (got {steps}, {budget})")
     cfg = config.load(config_path) if config_path else None
+    check_combination(optimizer, cfg)
     if cfg is not None:
         cfg.engine.check_bank()
     pinned = config.sets(config_path, "engine.lfsr.seed")
     label = optimizer + (f"-{Path(config_path).stem}" if config_path else "")
-    out = out_root / task_name / label
+    out = check_dir(Path(out_root) / task_name / label, parents=True)
     if steps is None and budget is None:
         budget = task.hparams["budget"]
-    results = []
-    for seed in range(seeds):
-        bar = _Bar(f"{task_name}/{label} seed {seed + 1}/{seeds}", budget or steps,
-                   "forwards" if budget else "steps") if show_progress else None
-        r = run(task, optimizer, cfg, seed, steps, budget, progress=bar, pinned=pinned)
-        if bar:
-            bar(r["steps"], r["forwards"], r["rows"][-1]["train_loss"], force=True)
-            bar.close()
-        results.append(r)
-    finals = torch.tensor([r["final"] for r in results], dtype=torch.float64)
-    summary = {"task": task_name, "optimizer": optimizer, "config": config_path, "label": label,
-               "metric": task.metric, "steps": steps, "budget": budget, "seeds": seeds,
-               "hparams": task.hparams, "stream_seed": _stream_seed(optimizer, cfg, pinned),
-               "final_mean": float(finals.mean()),
-               "final_std": float(finals.std()) if seeds > 1 else 0.0, "runs": results}
-    for r in results:
-        write_atomic(out / f"seed{r['seed']}.csv", _csv(r["rows"]))
-    write_atomic(out / "run.json", json.dumps(summary, indent=1) + "\n")
-    _plot(out / "curves.png", results, f"{task_name}: {label}", task.metric)
+    with locked(out):
+        results = []
+        for seed in range(seeds):
+            total, unit = (budget, "forwards") if budget else (steps, "steps")
+            with _bar(f"{task_name}/{label} seed {seed + 1}/{seeds}", total, unit, show_progress) as bar:
+                def progress(step, forwards, loss, bar=bar, unit=unit):
+                    bar.update((forwards if unit == "forwards" else step) - bar.n)
+                    bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+
+                r = run(task, optimizer, cfg, seed, steps, budget, progress=progress, pinned=pinned)
+            if bar.disable and show_progress:      # not a terminal: one line per seed, no bar
+                print(f"{task_name}/{label} seed {seed + 1}/{seeds}: {r['steps']} steps, {r['forwards']} forwards, "
+                      f"test {task.metric} {r['final']:.2f}", file=sys.stderr, flush=True)
+            results.append(r)
+        finals = torch.tensor([r["final"] for r in results], dtype=torch.float64)
+        summary = {"task": task_name, "optimizer": optimizer, "config": config_path, "label": label,
+                   "metric": task.metric, "steps": steps, "budget": budget, "seeds": seeds,
+                   "hparams": task.hparams, "stream_seed": _stream_seed(optimizer, cfg, pinned),
+                   "final_mean": float(finals.mean()),
+                   "final_std": float(finals.std()) if seeds > 1 else 0.0, "runs": results}
+        # the run's folder is replaced as a whole: no seed file of an earlier run with more
+        # seeds survives beside this one's
+        with staged_dir(out) as tmp:
+            for r in results:
+                write_atomic(tmp / f"seed{r['seed']}.csv", _csv(r["rows"]))
+            write_atomic(tmp / "run.json", json.dumps({"format": "pezo-train", "version": 1, **summary},
+                                                      indent=1) + "\n")
+            _plot(tmp / "curves.png", results, f"{task_name}: {label}", task.metric)
     summary["out"] = str(out)
     return summary

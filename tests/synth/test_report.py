@@ -101,8 +101,14 @@ def test_compare_writes_every_format_and_reductions(tmp_path):
                      target="ice40-up5k", seeds=[1], out=out, work_root=tmp_path / "w",
                      cache=cache, progress=lambda _m: None)
     assert sorted(p.name for p in out.iterdir()) == ["compare.csv", "compare.json", "compare.md",
-                                                     "compare.png"]
+                                                     "compare.pdf", "compare.png", "compare.svg"]
     assert (out / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "compare.pdf").read_bytes()[:5] == b"%PDF-"
+    svg = (out / "compare.svg").read_text()
+    # every resource column is a panel, with the design and target in the title and µW spelt so
+    for panel in ("LUT", "FF", "block RAM", "DSP", "dyn. power (est.), µW", "Fmax, MHz"):
+        assert panel in svg
+    assert "lfsr on ice40-up5k" in svg
     small_row, wider_row = doc["rows"]
     assert small_row["reduction_LUT"] == small_row["reduction_FF"] == 0.0
     # Twice the LFSRs: twice the state and shadow flip-flops, so -100% against the baseline.
@@ -112,7 +118,7 @@ def test_compare_writes_every_format_and_reductions(tmp_path):
     assert wider_row["dynamic_uw"] > small_row["dynamic_uw"]
     assert rp.load_report(out / "compare.json") == doc
     md = (out / "compare.md").read_text()
-    assert "| small |" in md and "-100.0%" in md and "estimate" in md
+    assert "| small |" in md and "100.0% more" in md and "estimate" in md
     csv = (out / "compare.csv").read_text().splitlines()
     assert csv[0].startswith("name,") and len(csv) == 3
     assert not list(tmp_path.glob(".report.*"))

@@ -103,3 +103,24 @@ def test_design_key_covers_only_the_sections_it_is_built_from():
     assert engine.digest(deeper) == engine.digest(cfg)      # an update.* change keeps engine results
     assert update.digest(deeper) != update.digest(cfg)
     assert engine.digest(cfg.replace(**{"engine.lfsr.seed": 2})) != engine.digest(cfg)
+
+
+def test_power_key_covers_every_stimulus_source_at_any_depth(tmp_path):
+    """The power estimate's cache key hashes every file that builds a stimulus, subpackages
+    included: an edit under pezo/gaussian/ or sw/golden/gaussian/ must recompute the power."""
+    from pezo.build.report import _code_digest, stimulus_sources
+
+    names = {name for name, _f in stimulus_sources()}
+    for wanted in ("pezo/gaussian/clt.py", "pezo/engine_params.py", "pezo.sw.golden/gaussian/icdf.py",
+                   "pezo.sw.golden/engine.py", "pezo.sim/engine.py"):
+        assert wanted in names
+    assert not any(n.endswith(("cli.py", "demo.py")) for n in names)
+    # an edit in a nested file changes the digest
+    deep = tmp_path / "pkg" / "sub"
+    deep.mkdir(parents=True)
+    (deep / "table.py").write_text("X = 1\n")
+    (tmp_path / "pkg" / "top.py").write_text("Y = 2\n")
+    files = [("pkg/sub/table.py", deep / "table.py"), ("pkg/top.py", tmp_path / "pkg" / "top.py")]
+    before = _code_digest(files)
+    (deep / "table.py").write_text("X = 3\n")
+    assert _code_digest(files) != before
