@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from common import OUT, write
-from pezo import designs
+from pezo.bench.common import OUT, write
+from pezo.app import designs
 from pezo.config import Config
 from pezo.errors import PezoError
 from pezo.sim.runner import cosimulate

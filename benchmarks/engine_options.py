@@ -21,10 +21,12 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from common import OUT, machine
-from pezo import config, designs, gf2
+from pezo.bench.common import OUT, machine
+from pezo import config, gf2
+from pezo.app import designs
 from pezo.build.flow import core_netlist, synthesize
 from pezo.config import LfsrConfig
+from pezo.lfsr import BankParams
 from pezo.files import write_atomic
 from pezo.hw.lfsr import LfsrBank
 
@@ -37,9 +39,9 @@ class XorBank(wiring.Component):
     """The bank as it was: the register holds ``state ^ seed`` and resets to 0; the port
     shows the top k bits of the state (the XOR undone at the output)."""
 
-    def __init__(self, cfg: LfsrConfig):
-        self._p, self._seeds = cfg.params, cfg.seeds
-        super().__init__({"en": In(1), "out": Out(cfg.lanes * cfg.k), "snapshot": In(1), "restore": In(1)})
+    def __init__(self, params: BankParams):
+        self._p, self._seeds = params.lfsr, params.seeds
+        super().__init__({"en": In(1), "out": Out(params.bits_per_cycle), "snapshot": In(1), "restore": In(1)})
 
     def elaborate(self, platform):
         m, p = Module(), self._p
@@ -61,7 +63,7 @@ class XorBank(wiring.Component):
 def bank_rows() -> list[dict]:
     rows = []
     for width, k in BANKS:
-        lf = LfsrConfig(width=width, k=k)
+        lf = BankParams.from_config(LfsrConfig(width=width, k=k))
         for target in TARGETS:
             row = {"bank": f"{width}/{k}", "target": target}
             for name, make in (("xor", lambda: XorBank(lf)), ("state", lambda: LfsrBank(lf))):

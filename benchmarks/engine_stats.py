@@ -24,10 +24,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from common import machine, write  # noqa: E402
+from pezo.bench.common import machine, write  # noqa: E402
 from pezo.config import Config  # noqa: E402
 from pezo.files import write_atomic  # noqa: E402
-from pezo.sw.golden.lfsr import LfsrBank  # noqa: E402
+from pezo.lfsr import BankParams  # noqa: E402
+from pezo.sw.golden.lfsr_stream import LfsrStream  # noqa: E402
 from pezo.sw.golden.stats import engine_stats  # noqa: E402
 
 STEPS, D = 64, 65536                 # 4,194,304 values per combination
@@ -141,7 +142,7 @@ def _maxabs(s: dict) -> float:
 def _popcounts(cfg: Config, windows=(0, 4, 8, 12, 16)) -> list[tuple[int, int, float]]:
     """Mean popcount of the bank's words over cycles [2**a, 2**(a+1)) (and [0, 16) for a = 0)."""
     width = cfg.engine.lfsr.width
-    words = LfsrBank(cfg.engine.lfsr).run(1 << (max(windows) + 1))["out"]
+    words = LfsrStream(BankParams.from_config(cfg)).run(1 << (max(windows) + 1))["out"]
     out = []
     for a in windows:
         lo, hi = (0, 16) if a == 0 else (1 << a, 1 << (a + 1))
@@ -200,7 +201,7 @@ def main() -> None:
         "",
         f"(machine {machine()}, 1 torch thread, load average {load}, {total:.0f} s in all). It runs "
         "`pezo.sw.golden.stats.engine_stats` (the definitions, models and standard errors of "
-        "every figure are in its docstring) on the stream training uses, `Engine(cfg).passes(steps, d)`, "
+        "every figure are in its docstring) on the stream training uses, `EngineStream(cfg.engine.params).passes(steps, d)`, "
         f"for every strategy x scale at 8 lanes x 8 bits, pool_size 64, refresh 8, and for the "
         f"Rademacher source (8 lanes of +-1), all from one 63-bit bank (taps {taps}, {state_bits} "
         "state bits, k = 63). Values are read as real numbers, code / 2**C (Q3.(B-3); +-1 for "

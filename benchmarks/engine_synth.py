@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import OUT, write
-from pezo import config, designs
-from pezo.build.flow import synthesize, tool_versions
+from pezo.bench.common import OUT, write
+from pezo import config
+from pezo.app import designs
+from pezo.build.flow import synthesize
+from pezo.tools import flow_versions
 
 CONFIGS = ["rademacher", "uniform-fresh", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation",
            "on-the-fly"]
@@ -44,7 +46,7 @@ def main() -> None:
     cols = ["strategy", "scale", "target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "bank",
             "fresh bits/param", "fill bits/step"]
     write("engine_synth", rows, cols,
-          f"Engine resources, lanes 8 x 8 bits, median Fmax over {args.seeds} seeds; tools {tool_versions()}")
+          f"Engine resources, lanes 8 x 8 bits, median Fmax over {args.seeds} seeds; tools {flow_versions()}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from common import write  # noqa: E402
+from pezo.bench.common import write  # noqa: E402
 from pezo.config import Config  # noqa: E402
 from pezo.gaussian import boxmuller as bm  # noqa: E402
 from pezo.gaussian import code_limit, reference_pmf  # noqa: E402
-from pezo.sw.golden.gaussian import stream  # noqa: E402
+from pezo.sw.golden.gaussian.stream import stream  # noqa: E402
 from pezo.sw.golden.gaussian.boxmuller import Sampler  # noqa: E402
 from pezo.sw.golden.stats import gaussian_quality  # noqa: E402
 
@@ -43,7 +43,7 @@ def cfg_for(value_bits: int, lanes: int) -> Config:
 
 def errors(b: int) -> dict:
     p = bm.params(b)
-    s = Sampler(cfg_for(b, 1).engine)
+    s = Sampler(cfg_for(b, 1).engine.params)
     lsb = 2 ** (b - 3)
     u0 = torch.arange(1 << p.u0_bits)
     u = (u0.double() + 0.5) / 2 ** p.u0_bits

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from common import OUT, write
-from pezo.build.flow import synthesize, tool_versions
+from pezo.bench.common import OUT, write
+from pezo.build.flow import synthesize
+from pezo.tools import flow_versions
 from pezo.config import Config
 from pezo.gaussian import spec, units
 from pezo.hw.gaussian import Lanes
@@ -39,7 +40,7 @@ def main() -> None:
         cfg = cfg_for(lanes, bits)
         for target in ("ice40-up5k", "ecp5-25k"):
             print(f"{name} / {target}", flush=True)
-            rep = synthesize(lambda: Lanes(cfg.engine), design=f"boxmuller_{name}", target=target,
+            rep = synthesize(lambda: Lanes(cfg.engine.params), design=f"boxmuller_{name}", target=target,
                              seeds=list(range(1, args.seeds + 1)),
                              out_dir=OUT / "gaussian_boxmuller_synth" / f"{name}-{target}",
                              config_digest=cfg.digest())
@@ -53,7 +54,7 @@ def main() -> None:
     write("gaussian_boxmuller_synth", rows,
           ["config", "target", "units", "LUT", "FF", "carry", "BRAM", "DSP", "Fmax MHz", "Fmax per seed",
            "lfsr bits/cycle", "LUT/sample"],
-          f"gaussian-boxmuller units, median Fmax over {args.seeds} seeds; tools {tool_versions()}")
+          f"gaussian-boxmuller units, median Fmax over {args.seeds} seeds; tools {flow_versions()}")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common import write  # noqa: E402
+from pezo.bench.common import write  # noqa: E402
 from pezo.config import Config  # noqa: E402
 from pezo.gaussian import code_limit, reference_pmf, spec  # noqa: E402
-from pezo.sw.golden.gaussian import stream  # noqa: E402
+from pezo.sw.golden.gaussian.stream import stream  # noqa: E402
 from pezo.sw.golden.gaussian.clt import Sampler  # noqa: E402
 from pezo.sw.golden.stats import _chi2, _merge_bins, gaussian_quality  # noqa: E402
 
@@ -60,7 +60,7 @@ def main() -> None:
         for lanes, b in SHAPES:
             t0 = time.perf_counter()
             cfg = config(lanes, b, k)
-            s = Sampler(cfg.engine)
+            s = Sampler(cfg.engine.params)
             p, t = s.plan, 1 << (b - 3)
             codes = stream(cfg, n // lanes)
             q = gaussian_quality(codes, b)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from common import OUT, write
-from pezo.build.flow import synthesize, tool_versions
+from pezo.bench.common import OUT, write
+from pezo.build.flow import synthesize
+from pezo.tools import flow_versions
 from pezo.config import Config
 from pezo.gaussian import spec
 from pezo.hw.gaussian import Lanes
@@ -38,7 +39,7 @@ def main() -> None:
             e = cfg.engine
             for target in args.targets:
                 print(f"K={k} {lanes}x{b} {target}", flush=True)
-                rep = synthesize(lambda: Lanes(e), design="clt", target=target,
+                rep = synthesize(lambda: Lanes(e.params), design="clt", target=target,
                                  seeds=list(range(1, args.seeds + 1)),
                                  out_dir=OUT / "gaussian_clt_synth" / f"k{k}-{lanes}x{b}-{target}",
                                  config_digest=cfg.digest())
@@ -52,7 +53,7 @@ def main() -> None:
     cols = ["K", "lanes x bits", "target", "LUT", "FF", "carry", "BRAM", "DSP", "Fmax MHz",
             "LUT/sample", "bits/sample", "latency"]
     write("gaussian_clt_synth", rows, cols,
-          f"gaussian-clt units (no LFSR bank), median Fmax over {args.seeds} seeds; tools {tool_versions()}")
+          f"gaussian-clt units (no LFSR bank), median Fmax over {args.seeds} seeds; tools {flow_versions()}")
 
 
 if __name__ == "__main__":

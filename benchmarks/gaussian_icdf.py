@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/gaussian_icdf.py quality       # figures, docs/img/gaussian-icdf-*.png
     .venv/bin/python benchmarks/gaussian_icdf.py synth [--seeds 3]
 
-``quality`` runs the golden stream (``pezo.sw.golden.gaussian.stream``, n = 2**20 values) at
+``quality`` runs the golden stream (``pezo.sw.golden.gaussian.stream.stream``, n = 2**20 values) at
 lanes 1 x 16 bits and lanes 8 x 8 bits, and the exhaustive error of every magnitude against the
 exact ``Phi^-1``. ``synth`` places and routes 1 unit (1 x 16) and 8 units (8 x 8) on both targets.
 """
@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import OUT, write
+from pezo.bench.common import OUT, write
 from pezo.config import Config
 from pezo.gaussian import reference_pmf, spec
 from pezo.gaussian.icdf import exact, params_of, tables
-from pezo.build.flow import synthesize, tool_versions
+from pezo.build.flow import synthesize
+from pezo.tools import flow_versions
 from pezo.hw.gaussian import Lanes
-from pezo.sw.golden.gaussian import stream
+from pezo.sw.golden.gaussian.stream import stream
 from pezo.sw.golden.gaussian.icdf import Sampler
 from pezo.sw.golden.stats import gaussian_quality
 
@@ -43,7 +44,7 @@ def exhaustive_error(bits: int) -> dict:
     e = config(1, bits).engine
     p = params_of(e)
     k = torch.arange(1 << p.mag_bits)
-    code = Sampler(e).codes(k, torch.zeros_like(k)).numpy()
+    code = Sampler(e.params).codes(k, torch.zeros_like(k)).numpy()
     x = exact(p, k.numpy())
     ideal = np.minimum(np.floor(x + 0.5), p.limit)
     d = np.abs(code - ideal)
@@ -102,7 +103,7 @@ def synth(seeds: int) -> None:
         e = cfg.engine
         for target in ("ice40-up5k", "ecp5-25k"):
             print(f"{lanes} x {bits} / {target}", flush=True)
-            rep = synthesize(lambda: Lanes(e), design=f"icdf_{lanes}x{bits}", target=target,
+            rep = synthesize(lambda: Lanes(e.params), design=f"icdf_{lanes}x{bits}", target=target,
                              seeds=list(range(1, seeds + 1)), out_dir=OUT / "gaussian_icdf" / f"{lanes}x{bits}-{target}",
                              config_digest=cfg.digest())
             r = rep["resources"]
@@ -111,7 +112,7 @@ def synth(seeds: int) -> None:
                          "Fmax per seed": "/".join(f"{f:.1f}" for f in rep["fmax_mhz_per_seed"]),
                          "LFSR bits/sample": spec(e).bits})
     write("gaussian_icdf_synth", rows, list(rows[0]),
-          f"gaussian-icdf units, median Fmax over {seeds} seeds; tools {json.dumps(tool_versions())}")
+          f"gaussian-icdf units, median Fmax over {seeds} seeds; tools {json.dumps(flow_versions())}")
 
 
 def main() -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import OUT, write
-from pezo import config, designs
-from pezo.build.flow import synthesize, tool_versions
+from pezo.bench.common import OUT, write
+from pezo import config
+from pezo.app import designs
+from pezo.build.flow import synthesize
+from pezo.tools import flow_versions
 
 SOURCES = ["gaussian-clt", "gaussian-icdf", "gaussian-boxmuller"]
 
@@ -56,7 +58,7 @@ def main() -> None:
     cols = ["source", "point", "target", "LUT", "FF", "BRAM", "DSP", "Fmax MHz", "LUT/sample",
             "FF/sample", "bank bits/cycle", "fresh bits/sample"]
     write("gaussian_synth-" + args.sources.replace(",", "-"), rows, cols,
-          f"Engine with each source, median Fmax over {args.seeds} seeds; tools {tool_versions()}")
+          f"Engine with each source, median Fmax over {args.seeds} seeds; tools {flow_versions()}")
 
 
 if __name__ == "__main__":

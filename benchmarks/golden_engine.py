@@ -15,9 +15,9 @@ import time
 
 import torch
 
-from common import write
+from pezo.bench.common import write
 from pezo.config import Config
-from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.engine_stream import EngineStream
 
 D = 1_000_000
 STRATEGIES = ("rademacher", "none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
@@ -35,7 +35,7 @@ def main() -> None:
                                           "engine.max_params": D, "engine.reuse.strategy": strategy,
                                           "engine.scale.mode": "fixed" if strategy == "none" else "adaptive",
                                           "engine.lfsr.width": 63, "engine.lfsr.k": 63})
-            engine = Engine(cfg)
+            engine = EngineStream(cfg.engine.params)
             engine.passes(2, D)                       # warm the bank's matrix-power caches
             best = float("inf")
             for _ in range(5):

@@ -9,9 +9,10 @@ import time
 
 import torch
 
-from common import write
+from pezo.bench.common import write
 from pezo.config import Config
-from pezo.sw.golden.lfsr import LfsrBank
+from pezo.lfsr import BankParams
+from pezo.sw.golden.lfsr_stream import LfsrStream
 
 CASES = [
     ("default (1 x galois 31, k=8)", {}),
@@ -30,7 +31,7 @@ def main() -> None:
     for name, changes in CASES:
         lf = Config().replace(**changes).engine.lfsr
         cycles = 2_000_000
-        model = LfsrBank(lf)
+        model = LfsrStream(BankParams.from_config(lf))
         model.run(1000)                                  # warm the matrix-power caches
         best = float("inf")
         for _ in range(3):

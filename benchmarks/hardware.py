@@ -33,11 +33,13 @@ import sys
 import time
 from pathlib import Path
 
-from common import OUT, machine
-from pezo import config, designs
+from pezo.bench.common import OUT, machine
+from pezo import config
+from pezo.app import designs
 from pezo.build import power
 from pezo.build.cache import Cache
-from pezo.build.flow import DoesNotFit, tool_versions
+from pezo.build.flow import DoesNotFit
+from pezo.tools import flow_versions
 from pezo.build.report import evaluate, fresh_bits_per_cycle
 from pezo.errors import PezoError
 from pezo.files import write_atomic
@@ -340,7 +342,7 @@ def main() -> int:
     add_comparisons(rows)
     banks = bank_rows(default, targets, seeds, cache, lambda m: print(f"    .. {m}", flush=True)) if default else []
     wall = time.perf_counter() - t0
-    versions = tool_versions()
+    versions = flow_versions()
     cmd = "make bench-hw" if len(sys.argv) == 1 else \
         ".venv/bin/python benchmarks/hardware.py " + " ".join(sys.argv[1:])
     engine_rows = [r for r in rows if r["design"] == "engine"]

@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import OUT, machine
+from pezo.bench.common import OUT, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("rademacher", "pool-index", "pool-sign", "pool-sign-fixed", "pool", "pool-shift", "pre-generation",
@@ -65,7 +65,7 @@ def _best(f, repeats: int) -> float:
 def timing(d: int, repeats: int) -> list[dict]:
     import torch
 
-    from pezo.sw.golden.engine import Engine
+    from pezo.sw.golden.engine_stream import EngineStream
     from pezo.sw.zo.source import codes_to_z
 
     seed = 1234
@@ -77,7 +77,7 @@ def timing(d: int, repeats: int) -> list[dict]:
     t_gauss = _best(gauss, repeats)
     rows = [{"source": "torch Gaussian (randn x 4)", "s/step": round(t_gauss, 3), "ratio vs Gaussian": 1.0}]
     for label, cfg in _configs(d):
-        engine = Engine(cfg)
+        engine = EngineStream(cfg.engine.params)
         _one_step(engine, d)                     # warm caches (matrix powers, tables)
         for what, convert in (("codes", None), ("z", lambda c, cfg=cfg: codes_to_z(c, cfg))):
             t = _best(lambda: _one_step(engine, d, convert), repeats)
@@ -93,11 +93,11 @@ def profile(d: int, which: str) -> list[dict]:
     import cProfile
     import pstats
 
-    from pezo.sw.golden.engine import Engine
+    from pezo.sw.golden.engine_stream import EngineStream
     from pezo.sw.zo.source import codes_to_z
 
     cfg = dict(_configs(d))[which]
-    engine = Engine(cfg)
+    engine = EngineStream(cfg.engine.params)
     _one_step(engine, d)
     prof = cProfile.Profile()
     prof.enable()

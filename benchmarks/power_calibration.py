@@ -28,7 +28,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from common import OUT
+from pezo.bench.common import OUT
 from pezo.build import power
 from pezo.build.flow import core_netlist
 

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from common import OUT, machine
+from pezo.bench.common import OUT, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

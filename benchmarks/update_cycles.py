@@ -18,10 +18,10 @@ parameters (what the UP5K's four SPRAMs hold at L <= 4; more lanes do not fit, s
 
 from __future__ import annotations
 
-from common import write
+from pezo.bench.common import write
 from pezo.config import Config
 from pezo.sw.golden.update import Update
-from pezo.update_rules import Cmd, Op
+from pezo.update_rules import Cmd, Op, UpdateRules
 
 LANES = (1, 2, 4, 8, 16)
 DS = (64, 512, 4096)
@@ -55,7 +55,7 @@ def main() -> None:
                 if cfg.update.sprams_needed(cfg.engine) > 4 and memory == "spram":
                     continue                                   # does not fit the UP5K
                 for d in DS + ((SPRAM_DEPTH,) if memory == "spram" else ()):
-                    g = Update(cfg)
+                    g = Update(UpdateRules.from_config(cfg))
                     measure(g, d)
                     got = measure(g, d)
                     e = g.engine_fill_cycles()

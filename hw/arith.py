@@ -1,10 +1,39 @@
-"""Arithmetic helpers shared by the hardware blocks."""
+"""Arithmetic and pipeline helpers shared by the hardware blocks: the one pipeline register
+helper and the one balanced adder tree."""
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Mux, signed
+from collections.abc import Callable
 
-__all__ = ["mul_logic", "round_shift"]
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+
+__all__ = ["adder_tree", "mul_logic", "register", "round_shift"]
+
+
+def register(m: Module, name: str, value, shape=None, *, en=None, reset_less: bool = False) -> Signal:
+    """A register ``name`` of ``shape`` (default: the value's) that loads ``value`` at every edge,
+    or only on the edges where ``en`` is high (a pipeline stage that advances with an enable)."""
+    r = Signal(shape if shape is not None else value.shape(), name=name, reset_less=reset_less)
+    if en is None:
+        m.d.sync += r.eq(value)
+    else:
+        with m.If(en):
+            m.d.sync += r.eq(value)
+    return r
+
+
+def adder_tree(terms: list, middle: Callable[[list], list] | None = None):
+    """The sum of ``terms`` as a balanced tree: neighbours added pairwise, level by level, an odd
+    one out passed on to the next level, so the depth is ``ceil(log2 n)`` adders.
+
+    ``middle(terms) -> terms`` (registers, say) is applied to the operands of the level halfway
+    down the tree, level ``(levels + 1) // 2``: a tree split into two pipeline stages."""
+    levels = (len(terms) - 1).bit_length()
+    for level in range(levels):
+        if middle is not None and level == (levels + 1) // 2:
+            terms = middle(terms)
+        terms = [x + y for x, y in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
+    return terms[0]
 
 
 def round_shift(x, k: int):
@@ -32,6 +61,4 @@ def mul_logic(s, z, bits: int):
         terms.append(Mux(b2, ~mag, mag) << (2 * j))   # ~mag = -mag - 1
         corr += [b2, Const(0, 1)]
     terms.append(Cat(*corr))                          # the +1 of every negative digit
-    while len(terms) > 1:
-        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
-    return terms[0]
+    return adder_tree(terms)

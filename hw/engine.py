@@ -9,7 +9,7 @@ Every rule (strategy traits, fill sizes, priming, widths, the beat layout) comes
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import enum, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -217,7 +217,7 @@ class Engine(wiring.Component):
         else:
             nxt_base = (cur + L)[:p]
         if gaussian:
-            m.submodules.gauss = gl = GaussianLanes(ep.engine)
+            m.submodules.gauss = gl = GaussianLanes(ep)
             m.d.comb += [gl.bits.eq(rnd[:len(gl.bits)]), gl.en.eq(unit_en),
                          self.o.payload.values.eq(gl.values)]
         else:

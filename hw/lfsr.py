@@ -1,7 +1,7 @@
 """LFSR bank: ``lanes`` leap-forward LFSRs, ``k`` fresh bits each per cycle, with replay.
 
-The algorithm (polynomial, structure, leap matrix, lane seeds) is :class:`pezo.lfsr.LfsrParams`
-and :attr:`pezo.config.LfsrConfig.seeds`; this module only turns it into gates. Each next-state
+The algorithm (polynomial, structure, leap matrix, lane seeds) is the bank's parameters object,
+:class:`pezo.lfsr.BankParams`; this module only turns it into gates. Each next-state
 bit is the XOR of the state bits in one row of ``T**k``, and the table in ``pezo.lfsr`` picks the
 polynomial that keeps those rows short, so a row usually fits one 4-input LUT.
 """
@@ -12,7 +12,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from pezo.config import LfsrConfig
+from pezo.lfsr import BankParams
 
 
 class LfsrBank(wiring.Component):
@@ -20,8 +20,9 @@ class LfsrBank(wiring.Component):
 
     Parameters
     ----------
-    cfg : LfsrConfig
-        Width, structure, polynomial, ``k``, number of lanes, base seed, replay.
+    params : BankParams
+        Polynomial, structure and ``k`` of every lane, the lanes' seeds, replay
+        (``BankParams.from_config(cfg.lfsr)``).
 
     Attributes
     ----------
@@ -46,12 +47,12 @@ class LfsrBank(wiring.Component):
     ``restore``.
     """
 
-    def __init__(self, cfg: LfsrConfig):
-        self._params = cfg.params
-        self._seeds = cfg.seeds
-        self._replay = cfg.replay
-        signature = {"en": In(1), "out": Out(cfg.lanes * cfg.k)}
-        if cfg.replay:
+    def __init__(self, params: BankParams):
+        self._params = params.lfsr
+        self._seeds = params.seeds
+        self._replay = params.replay
+        signature = {"en": In(1), "out": Out(params.bits_per_cycle)}
+        if params.replay:
             signature |= {"snapshot": In(1), "restore": In(1)}
         super().__init__(signature)
 

@@ -16,16 +16,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from pezo.config import Config
 from pezo.hw.arith import mul_logic, round_shift
 from pezo.hw.engine import Engine
-from pezo.update_rules import Cmd, Op, UpdateRules, system_engine
+from pezo.update_rules import Cmd, Op, UpdateRules
 
 __all__ = ["UpdateDatapath", "UpdateSystem"]
-
-
-def beat_layout(cfg: Config) -> data.StructLayout:
-    return cfg.engine.params.beat_layout
 
 
 class UpdateDatapath(wiring.Component):
@@ -33,9 +28,9 @@ class UpdateDatapath(wiring.Component):
 
     Parameters
     ----------
-    cfg : Config
-        ``cfg.update`` (param, eps_shift, depth, scalar, dsp_lanes) and ``cfg.engine``
-        (lanes, value_bits).
+    rules : UpdateRules
+        The datapath's parameters object (``UpdateRules.from_config(cfg)``): formats, eps,
+        depth, memory, DSP lanes and the engine whose beats it takes.
 
     Attributes
     ----------
@@ -72,12 +67,12 @@ class UpdateDatapath(wiring.Component):
     address) and ``ready = run & ~v3``: no beat is taken in a cycle whose edge writes.
     """
 
-    def __init__(self, cfg: Config):
-        self._r = r = UpdateRules.from_config(cfg)
-        self._dsp_lanes = 0 if r.unit else min(cfg.update.dsp_lanes, r.lanes)
-        self._spram = cfg.update.memory == "spram"
+    def __init__(self, rules: UpdateRules):
+        self._r = r = rules
+        self._dsp_lanes = r.dsp_lanes
+        self._spram = r.spram
         super().__init__({
-            "i": In(stream.Signature(beat_layout(cfg))),
+            "i": In(stream.Signature(r.engine.beat_layout)),
             "run": In(1),
             "start": In(1),
             "op": In(2),
@@ -249,8 +244,8 @@ class UpdateSystem(wiring.Component):
 
     Parameters
     ----------
-    cfg : Config
-        The whole configuration (``engine`` and ``update``).
+    rules : UpdateRules
+        The system's parameters object (``UpdateRules.from_config(cfg)``), with its engine.
 
     Attributes
     ----------
@@ -278,9 +273,8 @@ class UpdateSystem(wiring.Component):
         Sticky saturation flag; cleared by ``CLEAR``.
     """
 
-    def __init__(self, cfg: Config):
-        self._cfg = cfg
-        self._r = r = UpdateRules.from_config(cfg)
+    def __init__(self, rules: UpdateRules):
+        self._r = r = rules
         super().__init__({
             "cmd": In(3),
             "op": In(2),
@@ -297,8 +291,8 @@ class UpdateSystem(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         r = self._r
-        m.submodules.engine = eng = Engine(system_engine(self._cfg))
-        m.submodules.datapath = dp = UpdateDatapath(self._cfg)
+        m.submodules.engine = eng = Engine(r.engine)
+        m.submodules.datapath = dp = UpdateDatapath(r)
 
         running = Signal()
         scalar = Signal(signed(r.S))

@@ -1,5 +1,8 @@
 """The one configuration object every part of pezo takes.
 
+(One file of ~500 lines on purpose: the whole TOML vocabulary, its defaults and its validation
+are the project's single source of truth, DESIGN.md section 2, and read best in one place.)
+
 A tree of frozen dataclasses, loaded from TOML (or the defaults) and validated at load time:
 an invalid value is rejected with its dotted path, the value and what is allowed. Derived
 quantities (lane seeds, the selected polynomial, bits per cycle) are computed here or in

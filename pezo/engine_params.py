@@ -21,6 +21,7 @@ from amaranth.hdl import signed
 from amaranth.lib import data
 
 from .config import Config, ConfigError, EngineConfig, LfsrConfig
+from .lfsr import BankParams
 from .scale import odd_code
 
 __all__ = ["Source", "Strategy", "Offset", "Refill", "EngineParams", "odd_code", "beat_fields"]
@@ -114,8 +115,8 @@ def beat_fields(layout: data.Layout) -> list[tuple[str, int, int]]:
 class EngineParams:
     """Every derived rule of one engine configuration.
 
-    Build it with :meth:`from_config`; hardware, golden model, traces, training and statistics
-    take it (or a :class:`~pezo.config.Config`, which they turn into one).
+    Build it with :meth:`from_config`; the hardware, the golden model, the Gaussian units, the
+    co-simulation traces, training and the statistics take it.
 
     Attributes
     ----------
@@ -267,11 +268,11 @@ class EngineParams:
         return -(-self.bank_bits_needed // self.bank.k)
 
     @cached_property
-    def engine_bank(self) -> LfsrConfig:
+    def engine_bank(self) -> BankParams:
         """The bank the engine builds: ``bank`` with a replay shadow only where a pass reads
         it. ``pool``, ``pre-generation`` and ``on-the-fly`` replay from the pool alone, so
         their bank needs no snapshot (docs/results/engine-options.md)."""
-        return dataclasses.replace(self.bank, replay=self.stream_reads_bank)
+        return BankParams.from_config(dataclasses.replace(self.bank, replay=self.stream_reads_bank))
 
     def check_bank(self, path: str = "engine") -> None:
         """The bank must feed the engine and replay its passes (checked when an engine is

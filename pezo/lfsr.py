@@ -1,8 +1,8 @@
 """LFSR algorithm parameters: the polynomial table, state-transition matrices, lane seeds.
 
 This is the ``amaranth.lib.crc.Parameters`` of pezo's LFSR bank: the hardware (``pezo.hw.lfsr``)
-and the golden model (``pezo.sw.golden.lfsr``) both build from :class:`LfsrParams`, and never
-from each other.
+and the golden model (``pezo.sw.golden.lfsr``) are both built from a :class:`BankParams` (one
+:class:`LfsrParams` polynomial, the lanes' start states, replay) and never from each other.
 
 Conventions
 -----------
@@ -226,6 +226,50 @@ def lane_seeds(params: LfsrParams, seed: int, lanes: int) -> list[int]:
     for _ in range(lanes - 1):
         seeds.append(gf2.mat_vec(jump, seeds[-1]))
     return seeds
+
+
+@dataclass(frozen=True)
+class BankParams:
+    """The LFSR bank's parameters object (DESIGN.md 4.0): what its hardware and its golden model
+    are built from.
+
+    Parameters
+    ----------
+    lfsr : LfsrParams
+        The polynomial, structure and leap of every lane.
+    seeds : tuple of int
+        Start (reset) state of each lane; their number is the number of lanes.
+    replay : bool
+        The bank has a shadow register per lane (``snapshot``/``restore``).
+    """
+
+    lfsr: LfsrParams
+    seeds: tuple[int, ...]
+    replay: bool
+
+    @classmethod
+    def from_config(cls, cfg) -> "BankParams":
+        """From a :class:`pezo.config.LfsrConfig`, or a Config's ``engine.lfsr`` (the bank as
+        configured: the ``lfsr`` design; the engine builds
+        :attr:`pezo.engine_params.EngineParams.engine_bank`)."""
+        cfg = cfg.engine.lfsr if hasattr(cfg, "engine") else cfg
+        return cls(cfg.params, tuple(cfg.seeds), cfg.replay)
+
+    @property
+    def lanes(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def width(self) -> int:
+        return self.lfsr.width
+
+    @property
+    def k(self) -> int:
+        return self.lfsr.k
+
+    @property
+    def bits_per_cycle(self) -> int:
+        return self.lanes * self.k
 
 
 def leap_array(params: LfsrParams) -> np.ndarray:

@@ -80,6 +80,13 @@ class UpdateRules:
     unit : bool
         Every code is +1 or -1 (``engine.source = "rademacher"``): the datapath has no
         multiplier.
+    spram : bool
+        The parameters live in the UP5K's single-ported SPRAM (``update.memory = "spram"``).
+    dsp_lanes : int
+        Lanes whose ``s * z`` is a DSP multiplier (0 with ``unit``), the rest in logic.
+    engine : EngineParams or None
+        The engine inside the update system (:func:`system_engine`); None for rules built by
+        hand (the datapath's arithmetic alone).
     """
 
     W: int
@@ -92,6 +99,9 @@ class UpdateRules:
     depth: int
     C: int
     unit: bool = False
+    spram: bool = False
+    dsp_lanes: int = 0
+    engine: EngineParams | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, cfg: Config) -> "UpdateRules":
@@ -100,8 +110,9 @@ class UpdateRules:
         ep = EngineParams.from_config(e)
         pi, pf = u.param_format
         si, sf = u.scalar_format
+        unit = ep.source is Source.RADEMACHER
         return cls(pi + pf, pf, si + sf, sf, e.value_bits, u.eps_shift, e.lanes, u.depth, ep.code_frac,
-                   ep.source is Source.RADEMACHER)
+                   unit, u.memory == "spram", 0 if unit else min(u.dsp_lanes, e.lanes), system_engine(cfg))
 
     @property
     def words(self) -> int:

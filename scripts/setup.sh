@@ -21,7 +21,7 @@ if ! .venv/bin/pip install -q -e '.[test]' > out/setup-pip.log 2>&1; then
     echo "setup: pip install failed; full log in out/setup-pip.log" >&2
     exit 1
 fi
-.venv/bin/python -c "import pezo.cli, pezo.sw.golden.stats, torch, amaranth, cocotb, scipy, matplotlib, sklearn" \
+.venv/bin/python -c "import pezo.app.cli, pezo.sw.golden.stats, torch, amaranth, cocotb, scipy, matplotlib, sklearn" \
     || { echo "setup: .venv is incomplete after installation (see out/setup-pip.log)" >&2; exit 1; }
 
 if ! command -v iverilog >/dev/null 2>&1; then

@@ -10,33 +10,34 @@ from __future__ import annotations
 import random
 
 from pezo.config import Config
-from pezo.engine_params import EngineParams
-from pezo.sim.runner import Trace
+from pezo.sim.trace import Recorder, Trace
 from pezo.sw.golden.engine import Engine
 
 
-def _payload(ep: EngineParams, out: dict) -> int:
-    return ep.pack_beat(out["values"].tolist(), out["last"])
+#: The engine's RTL ports (the stream's ``ready`` is ``o__ready``) and the model's names.
+PORTS = {"start": "start", "replay": "replay", "d": "d", "o__ready": "ready"}
+
+
+def _recorder(golden: Engine) -> Recorder:
+    ep = golden.params
+
+    def probe(out: dict) -> dict:
+        # a stream's payload is defined only while valid (the pool's read registers are
+        # reused by the scaling pass in between)
+        return {"idle": int(out["idle"]), "o__valid": int(out["valid"]),
+                "o__payload": ep.pack_beat(out["values"].tolist(), out["last"]) if out["valid"] else None}
+
+    return Recorder(golden.step, PORTS, probe)
 
 
 def trace(cfg: Config, cycles: int, seed: int, golden: Engine | None = None, replays: int = 3) -> Trace:
     """Steps of (start, ``replays`` replays) with random pass lengths, idle gaps and ``ready``."""
-    golden = golden or Engine(cfg)
+    golden = golden or Engine(cfg.engine.params)
     ep = golden.params
     rng = random.Random(seed)
     d_max = min(ep.max_params, 4 * ep.lanes + 5)
-    stim: dict[str, list[int]] = {"start": [], "replay": [], "d": [], "o__ready": []}
-    outs: dict[str, list[int]] = {"idle": [], "o__valid": [], "o__payload": []}
-
-    def record(out: dict) -> None:
-        outs["idle"].append(int(out["idle"]))
-        outs["o__valid"].append(int(out["valid"]))
-        # a stream's payload is defined only while valid (the pool's read registers are
-        # reused by the scaling pass in between)
-        outs["o__payload"].append(_payload(ep, out) if out["valid"] else None)
-
-    first = golden.outputs()
-    initial = {"idle": int(first["idle"]), "o__valid": int(first["valid"])}
+    rec = _recorder(golden)
+    initial = rec.initial(golden.outputs())
     pending, d = 0, 1
     for _ in range(cycles):
         start = replay = 0
@@ -46,13 +47,9 @@ def trace(cfg: Config, cycles: int, seed: int, golden: Engine | None = None, rep
                 d = rng.randrange(0 if rng.random() < 0.05 else 1, d_max + 1)   # sometimes empty
             else:
                 replay, pending = 1, pending - 1
-        inputs = {"start": start, "replay": replay, "d": d if start or replay else rng.randrange(0, d_max + 1),
-                  "ready": int(rng.random() < 0.7)}
-        for name in ("start", "replay", "d"):
-            stim[name].append(inputs[name])
-        stim["o__ready"].append(inputs["ready"])
-        record(golden.step(inputs))
-    return Trace(inputs=stim, outputs=outs, initial=initial)
+        rec.cycle({"start": start, "replay": replay, "d": d if start or replay else rng.randrange(0, d_max + 1),
+                   "ready": int(rng.random() < 0.7)})
+    return rec.trace(initial)
 
 
 #: Pass length of the standard power stimulus (capped at ``engine.max_params``).
@@ -66,21 +63,12 @@ def standard_stimulus(cfg: Config, d: int | None = None) -> Trace:
     ``engine.max_params``) in the first cycle, then ``ready`` held high until the golden model
     is idle again: the fill (and scale) of the pool, then ``ceil(d / lanes)`` beats back to back.
     """
-    golden = Engine(cfg)
-    ep = golden.params
-    d = min(STANDARD_PASS if d is None else d, ep.max_params)
-    stim: dict[str, list[int]] = {"start": [], "replay": [], "d": [], "o__ready": []}
-    outs: dict[str, list[int | None]] = {"idle": [], "o__valid": [], "o__payload": []}
+    golden = Engine(cfg.engine.params)
+    d = min(STANDARD_PASS if d is None else d, golden.params.max_params)
+    rec = _recorder(golden)
     cycle = 0
     while True:
-        inputs = {"start": int(cycle == 0), "replay": 0, "d": d, "ready": 1}
-        out = golden.step(inputs)
-        for name in ("start", "replay", "d"):
-            stim[name].append(inputs[name])
-        stim["o__ready"].append(1)
-        outs["idle"].append(int(out["idle"]))
-        outs["o__valid"].append(int(out["valid"]))
-        outs["o__payload"].append(_payload(ep, out) if out["valid"] else None)
+        out = rec.cycle({"start": int(cycle == 0), "replay": 0, "d": d, "ready": 1})
         cycle += 1
         if out["idle"]:
-            return Trace(inputs=stim, outputs=outs)
+            return rec.trace()

@@ -8,7 +8,7 @@ import torch
 
 from pezo.config import Config
 from pezo.gaussian.boxmuller import spec
-from pezo.sim.runner import Trace, pack_lanes
+from pezo.sim.trace import Trace, delayed, pack_lanes
 from pezo.sw.golden.gaussian.boxmuller import Sampler
 
 
@@ -28,12 +28,7 @@ def trace(cfg: Config, cycles: int, seed: int, p_en: float = 0.7) -> Trace:
     bits = [rng.getrandbits(s.bits) for _ in range(cycles)]
     bits = [(b >> w0 << w0) | rng.choice(edges) if rng.random() < 0.2 else b for b in bits]
     en = [int(rng.random() < p_en) for _ in range(cycles)]
-    taken = [b for b, x in zip(bits, en) if x]
-    u0 = torch.tensor([b & ((1 << s.fields[0]) - 1) for b in taken], dtype=torch.int64)
-    u1 = torch.tensor([b >> s.fields[0] for b in taken], dtype=torch.int64)
-    vals = Sampler(e)([u0, u1]).tolist() if taken else []
-    out, n = [], 0
-    for x in en:
-        n += x
-        out.append(pack_lanes(vals[n - s.latency], e.value_bits) if n >= s.latency else None)
-    return Trace(inputs={"bits": bits, "en": en}, outputs={"values": out})
+    t = torch.tensor(bits, dtype=torch.int64)
+    vals = Sampler(e.params)([t & ((1 << w0) - 1), t >> w0]).tolist()
+    packed = [pack_lanes(v, e.value_bits) for v in vals]
+    return Trace(inputs={"bits": bits, "en": en}, outputs={"values": delayed(packed, en, s.latency)})

@@ -8,7 +8,7 @@ import torch
 
 from pezo.config import Config
 from pezo.gaussian import spec
-from pezo.sim.runner import Trace
+from pezo.sim.trace import Trace, delayed
 from pezo.sw.golden.gaussian.clt import Sampler
 
 
@@ -17,7 +17,7 @@ def trace(cfg: Config, cycles: int, seed: int, sampler: Sampler | None = None) -
     ``en`` high ~70% of cycles; ``values`` expected from the ``latency``-th ``en`` cycle on."""
     e = cfg.engine
     s = spec(e)
-    sample = sampler or Sampler(e)
+    sample = sampler or Sampler(e.params)
     rng = random.Random(seed)
     full = (1 << s.bits) - 1
     words = [[0, full, 0, full][c] if c < 4 else rng.getrandbits(s.bits) for c in range(cycles)]
@@ -27,10 +27,4 @@ def trace(cfg: Config, cycles: int, seed: int, sampler: Sampler | None = None) -
         fields.append(torch.tensor([(x >> pos) & ((1 << w) - 1) for x in words], dtype=torch.int64))
         pos += w
     codes = sample(fields)[:, 0].tolist()
-    taken, expect = [], []
-    for c in range(cycles):
-        if en[c]:
-            taken.append(c)
-        # the value of the bits taken latency en-cycles ago; unspecified until the pipe is full
-        expect.append(codes[taken[-s.latency]] if len(taken) >= s.latency else None)
-    return Trace(inputs={"bits": words, "en": en}, outputs={"values": expect})
+    return Trace(inputs={"bits": words, "en": en}, outputs={"values": delayed(codes, en, s.latency)})

@@ -7,9 +7,9 @@ import random
 
 import torch
 
-from pezo.config import EngineConfig
+from pezo.config import Config, EngineConfig
 from pezo.gaussian.icdf import params_of
-from pezo.sim.runner import Trace
+from pezo.sim.trace import Trace, delayed
 from pezo.sw.golden.gaussian.icdf import Sampler
 
 
@@ -26,11 +26,12 @@ def edge_magnitudes(e: EngineConfig) -> list[int]:
     return sorted(ks)
 
 
-def trace(e: EngineConfig, cycles: int, seed: int, p_en: float = 0.7) -> Trace:
-    """Stimulus and expected ``values`` of ``Unit(e)``; ``values`` is don't-care until the
+def trace(cfg: Config, cycles: int, seed: int, p_en: float = 0.7) -> Trace:
+    """Stimulus and expected ``values`` of the unit; ``values`` is don't-care until the
     pipeline has been filled after reset."""
+    e = cfg.engine
     p = params_of(e)
-    m, lat, b = p.mag_bits, p.latency, p.value_bits
+    m = p.mag_bits
     rng = random.Random(seed)
     edges = edge_magnitudes(e)
     bits, en = [], []
@@ -39,14 +40,6 @@ def trace(e: EngineConfig, cycles: int, seed: int, p_en: float = 0.7) -> Trace:
         bits.append(k | (rng.getrandbits(1) << m))
         en.append(int(rng.random() < p_en))
     t = torch.tensor(bits, dtype=torch.int64)
-    codes = Sampler(e)([t & ((1 << m) - 1), t >> m])[:, 0].tolist()
-    expected: list[int | None] = []
-    taken: list[int] = []           # cycles whose bits entered the pipeline
-    current = None
-    for c in range(cycles):
-        if en[c]:
-            taken.append(c)
-            if len(taken) >= lat:
-                current = codes[taken[-lat]] & ((1 << b) - 1)
-        expected.append(current)
-    return Trace(inputs={"bits": bits, "en": en}, outputs={"values": expected})
+    codes = Sampler(e.params)([t & ((1 << m) - 1), t >> m])[:, 0].tolist()
+    pattern = [c & ((1 << p.value_bits) - 1) for c in codes]
+    return Trace(inputs={"bits": bits, "en": en}, outputs={"values": delayed(pattern, en, p.latency)})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 
 from pezo.config import Config
-from pezo.sim.runner import Trace, pack_lanes
+from pezo.lfsr import BankParams
+from pezo.sim.trace import Recorder, Trace, pack_lanes
 from pezo.sw.golden.lfsr import LfsrBank
 
 
@@ -19,16 +20,25 @@ def stimulus(cfg: Config, cycles: int, seed: int) -> dict[str, list[int]]:
     return stim
 
 
+def _recorder(golden: LfsrBank, stim: dict[str, list[int]]) -> Recorder:
+    k = golden.params.k
+    return Recorder(golden.step, {name: name for name in stim},
+                    lambda out: {"out": pack_lanes(out["out"].tolist(), k)})
+
+
+def _play(rec: Recorder, stim: dict[str, list[int]]) -> None:
+    for c in range(len(stim["en"])):
+        rec.cycle({name: v[c] for name, v in stim.items()})
+
+
 def trace(cfg: Config, cycles: int, seed: int, golden: LfsrBank | None = None) -> Trace:
     """Stimulus plus the golden model's outputs, one ``step`` per cycle."""
-    lf = cfg.engine.lfsr
-    golden = golden or LfsrBank(lf)
+    golden = golden or LfsrBank(BankParams.from_config(cfg))
     stim = stimulus(cfg, cycles, seed)
-    initial = {"out": pack_lanes(golden.outputs()["out"].tolist(), lf.k)}
-    outs = []
-    for c in range(cycles):
-        outs.append(pack_lanes(golden.step({name: v[c] for name, v in stim.items()})["out"].tolist(), lf.k))
-    return Trace(inputs=stim, outputs={"out": outs}, initial=initial)
+    rec = _recorder(golden, stim)
+    initial = rec.initial(golden.outputs())
+    _play(rec, stim)
+    return rec.trace(initial)
 
 
 #: Cycles of the standard power stimulus of the LFSR bank.
@@ -37,12 +47,11 @@ STANDARD_CYCLES = 1024
 
 def standard_stimulus(cfg: Config, cycles: int = STANDARD_CYCLES) -> Trace:
     """The power-estimate stimulus: ``en`` held high (fresh bits every cycle), no replay."""
-    lf = cfg.engine.lfsr
-    golden = LfsrBank(lf)
+    golden = LfsrBank(BankParams.from_config(cfg))
     stim = {"en": [1] * cycles}
-    if lf.replay:
+    if golden.replay:
         stim["snapshot"] = [0] * cycles
         stim["restore"] = [0] * cycles
-    outs = [pack_lanes(golden.step({n: v[c] for n, v in stim.items()})["out"].tolist(), lf.k)
-            for c in range(cycles)]
-    return Trace(inputs=stim, outputs={"out": outs})
+    rec = _recorder(golden, stim)
+    _play(rec, stim)
+    return rec.trace()

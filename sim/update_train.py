@@ -18,7 +18,7 @@ from pezo.config import Config
 from pezo.files import write_atomic
 from pezo.sim.runner import cosimulate
 from pezo.sim.train_problem import LeastSquares
-from pezo.sw.golden.update import Update
+from pezo.sw.golden.update_stream import UpdateStream
 from pezo.update_rules import Op, UpdateRules
 
 
@@ -34,18 +34,20 @@ def problem(cfg: Config, d: int = 16, n: int = 64, seed: int = 1, lr: float | No
 def train_rtl(cfg: Config, prob: LeastSquares, steps: int, build_dir: Path, stall: float = 0.2,
               seed: int = 1, simulator: str = "icarus") -> dict:
     """Run the training loop with the RTL as the device; the testbench's record."""
-    from pezo import designs
+    from amaranth.back import verilog
+
+    from pezo.hw.update import UpdateSystem
 
     r = UpdateRules.from_config(cfg)
-    design = designs.get("update")
+    top = "pezo_update"
     build_dir = Path(build_dir).resolve()        # the simulator runs in a subdirectory
-    vfile = build_dir / f"{design.toplevel}.v"
-    write_atomic(vfile, design.verilog(cfg))
+    vfile = build_dir / f"{top}.v"
+    write_atomic(vfile, verilog.convert(UpdateSystem(r), name=top, emit_src=False))
     args = {"lanes": r.lanes, "W": r.W, "S": r.S, "d": prob.d, "steps": steps, "stall": stall,
             "seed": seed, "theta0": [0] * prob.d, "problem": asdict(prob)}
     args_file = build_dir / "train_args.json"
     write_atomic(args_file, json.dumps(args))
-    result = cosimulate(vfile, design.toplevel, None, build_dir=build_dir, simulator=simulator,
+    result = cosimulate(vfile, top, None, build_dir=build_dir, simulator=simulator,
                         test_module="pezo.sim.tb_update_train", extra_env={"PEZO_ARGS": str(args_file)})
     return result.report
 
@@ -53,7 +55,7 @@ def train_rtl(cfg: Config, prob: LeastSquares, steps: int, build_dir: Path, stal
 def train_golden(cfg: Config, prob: LeastSquares, scalars: list[int] | None = None, steps: int = 0) -> dict:
     """The same loop on the golden model. With ``scalars`` it loads those codes (the RTL's
     record); without, it computes them from its own losses for ``steps`` steps."""
-    g = Update(cfg)
+    g = UpdateStream(UpdateRules.from_config(cfg))
     steps = len(scalars) if scalars is not None else steps
     rec: dict[str, list] = {"loss_plus": [], "loss_minus": [], "scalars": []}
     for t in range(steps):

@@ -20,10 +20,10 @@ def _fake_modules():
     spine.spec = lambda e: SourceSpec(fields=(3, 5), outputs=2, latency=4)
 
     class Unit(wiring.Component):
-        def __init__(self, e):
-            self.B = e.value_bits
+        def __init__(self, params):
+            self.B = params.value_bits
             super().__init__({"bits": In(8), "en": In(1),
-                              "values": Out(data.ArrayLayout(signed(e.value_bits), 2))})
+                              "values": Out(data.ArrayLayout(signed(params.value_bits), 2))})
 
         def elaborate(self, platform):
             m = Module()
@@ -39,7 +39,7 @@ def _fake_modules():
     hw.Unit = Unit
 
     class Sampler:
-        def __init__(self, e):
+        def __init__(self, params):
             pass
 
         def __call__(self, fields):

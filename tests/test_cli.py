@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pezo.cli import main
+from pezo.app.cli import main
 
-PEZO = [sys.executable, "-m", "pezo.cli"]
+PEZO = [sys.executable, "-m", "pezo.app.cli"]
 
 
 def _pezo(*args, cwd=None):
@@ -205,14 +205,14 @@ def test_report_bad_inputs_are_one_line_errors(tmp_path):
 
 @pytest.mark.synth
 def test_report_of_a_design_that_does_not_fit(tmp_path, monkeypatch, capsys):
-    from pezo.build import flow
+    from pezo import tools
 
     fake = tmp_path / "fake-nextpnr"
     fake.write_text("#!/bin/sh\nprintf 'Info: Device utilisation:\\nInfo: \\t   ICESTORM_LC:  9090/"
                     "  5280   172%%\\n'; exit 1\n")
     fake.chmod(0o755)
-    real = flow.find_tool
-    monkeypatch.setattr(flow, "find_tool", lambda name: real(name) if name == "yosys" else str(fake))
+    real = tools.find
+    monkeypatch.setattr(tools, "find", lambda name: real(name) if name == "yosys" else str(fake))
     out = tmp_path / "rep"
     code = main(["report", "compare", "configs/lfsr-small.toml", "--design", "lfsr", "--target",
                  "ice40-up5k", "--seeds", "1", "--out", str(out), "--no-cache"])

@@ -1,7 +1,7 @@
 """The fault matrix: every command that writes, with every bad destination, an interrupt, a
 concurrent run and a full disk. Each must end in one line and a documented exit status (1 for a
 user error, 130 interrupted, 141 closed pipe), before any work where the destination is bad, and
-leave an earlier good output byte-identical (pezo/files.py, pezo/cli.py's docstring)."""
+leave an earlier good output byte-identical (pezo/files.py, pezo/app/cli.py's docstring)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pezo.cli import main
+from pezo.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-PEZO = [sys.executable, "-m", "pezo.cli"]
+PEZO = [sys.executable, "-m", "pezo.app.cli"]
 SMALL = ROOT / "configs" / "lfsr-small.toml"
 
 #: command -> (argv before the destination, the option that names it, kind of destination)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pezo.cli import main
+from pezo.app.cli import main
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-PEZO = [sys.executable, "-m", "pezo.cli"]
+PEZO = [sys.executable, "-m", "pezo.app.cli"]
 
 
 def _pezo(*args, cwd=None):

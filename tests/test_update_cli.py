@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-PEZO = [sys.executable, "-m", "pezo.cli"]
+PEZO = [sys.executable, "-m", "pezo.app.cli"]
 
 
 def _pezo(*args, cwd=None):

@@ -8,13 +8,13 @@ from amaranth.hdl import Module, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
 from pezo.gaussian import MODULES, spec, units
 
 
-def unit(e: EngineConfig) -> wiring.Component:
-    """A unit of ``e.source`` (ports ``bits``, ``en``, ``values``)."""
-    return importlib.import_module(f"pezo.hw.gaussian.{MODULES[e.source]}").Unit(e)
+def unit(params: EngineParams) -> wiring.Component:
+    """A unit of the engine's Gaussian source (ports ``bits``, ``en``, ``values``)."""
+    return importlib.import_module(f"pezo.hw.gaussian.{MODULES[params.engine.source]}").Unit(params)
 
 
 class Lanes(wiring.Component):
@@ -24,8 +24,9 @@ class Lanes(wiring.Component):
     the top module has made the pinned yosys' ABC9 crash; as a submodule it synthesises).
     """
 
-    def __init__(self, e: EngineConfig):
-        self._e, self._n, self._spec = e, units(e), spec(e)
+    def __init__(self, params: EngineParams):
+        e = params.engine
+        self._p, self._e, self._n, self._spec = params, e, units(e), spec(e)
         super().__init__({"bits": In(self._n * self._spec.bits), "en": In(1),
                           "values": Out(data.ArrayLayout(signed(e.value_bits), e.lanes))})
 
@@ -33,7 +34,7 @@ class Lanes(wiring.Component):
         m = Module()
         s, lanes = self._spec, self._e.lanes
         for j in range(self._n):
-            u = m.submodules[f"u{j}"] = unit(self._e)
+            u = m.submodules[f"u{j}"] = unit(self._p)
             m.d.comb += [u.bits.eq(self.bits[j * s.bits:(j + 1) * s.bits]), u.en.eq(self.en)]
             for k in range(s.outputs):
                 if j * s.outputs + k < lanes:

@@ -6,33 +6,34 @@ The exact behaviour is docs/gaussian-boxmuller.md; the golden model is
 
 from __future__ import annotations
 
+import functools
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
+from pezo.hw.arith import adder_tree, register
 from pezo.gaussian import code_limit
-from pezo.gaussian.boxmuller import (LUT_MUL_MAX_BITS, NORM_SPLIT, ROM_LOGIC_MAX_BITS, f_table, params,
+from pezo.gaussian.boxmuller import (LUT_MUL_MAX_BITS, NORM_SPLIT, ROM_LOGIC_MAX_BITS, f_table,
                                      sin_table, spec)
+from pezo.gaussian.boxmuller import params as unit_params
 
 
-def _mul(a, b, reg=None, name=""):
+def _mul(a, b, stage=None, name=""):
     """``a * b``; a small product as a balanced tree of shifted partial products, so that the
     synthesiser keeps it out of DSPs and its depth is log2 of ``b``'s width, not linear.
 
-    With ``reg`` (a function registering a value under a name) the product takes two en-cycles:
+    With ``stage`` (``stage(name, value)`` registers a value) the product takes two en-cycles:
     the first half of the tree's levels, a register, the rest, a register (a DSP product is
     registered twice, which its output register can absorb)."""
     if len(a) + len(b) > LUT_MUL_MAX_BITS:
-        return a * b if reg is None else reg(reg(a * b, f"{name}_p"), name)
+        return a * b if stage is None else stage(name, stage(f"{name}_p", a * b))
     terms = [Mux(b[i], a, 0) << i for i in range(len(b))] or [Const(0, 1)]
-    levels = (len(terms) - 1).bit_length()
-    for level in range(levels):
-        if reg is not None and level == (levels + 1) // 2:
-            terms = [reg(x, f"{name}_s{i}") for i, x in enumerate(terms)]
-        terms = [x + y for x, y in zip(terms[::2], terms[1::2])] + terms[len(terms) & ~1:]
-    return terms[0] if reg is None else reg(terms[0], name)
+    if stage is None:
+        return adder_tree(terms)
+    return stage(name, adder_tree(terms, lambda ts: [stage(f"{name}_s{i}", x) for i, x in enumerate(ts)]))
 
 
 def _rom(m: Module, name: str, table, ports: int, en):
@@ -57,7 +58,8 @@ class Unit(wiring.Component):
 
     Parameters
     ----------
-    e : EngineConfig
+    params : EngineParams
+        The engine's parameters object; of its configuration (``params.engine``):
         ``value_bits`` sets every width (:func:`pezo.gaussian.boxmuller.params`).
 
     Attributes
@@ -70,8 +72,9 @@ class Unit(wiring.Component):
         The codes of the bits presented ``LATENCY`` en-cycles earlier.
     """
 
-    def __init__(self, e: EngineConfig):
-        self._p = params(e.value_bits)
+    def __init__(self, params: EngineParams):
+        e = params.engine
+        self._p = unit_params(e.value_bits)
         self._s = spec(e)
         super().__init__({
             "bits": In(self._s.bits),
@@ -86,11 +89,7 @@ class Unit(wiring.Component):
         pb, r1 = p.u1_bits - 2, p.g_frac
         ft, st = f_table(p.value_bits), sin_table(p.value_bits)
 
-        def reg(value, name, shape=None):
-            r = Signal(shape if shape is not None else value.shape(), name=name)
-            with m.If(en):
-                m.d.sync += r.eq(value)
-            return r
+        stage = functools.partial(register, m, en=en)
 
         # --- stage 1a: complement, the first NORM_SPLIT normalisation steps --------------------
         u0, u1 = self.bits[:w], self.bits[w:]
@@ -105,12 +104,12 @@ class Unit(wiring.Component):
             x = Mux(z, (x << (1 << j))[:w], x)
             bits_.append(z)
         cap = w - 1 - m0                                              # no shift past segment 0
-        seg0 = reg(k[m0:] == 0, "seg0")
+        seg0 = stage("seg0", k[m0:] == 0)
         # segment 0 takes K << cap as it is; carrying it in x costs a mux here and no register
-        x = reg(Mux(k[m0:] == 0, (k << cap)[:w], x), "x_half")
-        bits_ = [reg(z, f"lz{i}") for i, z in enumerate(bits_)]
-        s_r = reg(s, "s")
-        u1 = reg(u1, "u1")
+        x = stage("x_half", Mux(k[m0:] == 0, (k << cap)[:w], x))
+        bits_ = [stage(f"lz{i}", z) for i, z in enumerate(bits_)]
+        s_r = stage("s", s)
+        u1 = stage("u1", u1)
 
         # --- stage 1b: the other normalisation steps, f address; sine addresses -------------
         kh = x
@@ -127,16 +126,16 @@ class Unit(wiring.Component):
         idx = kn[w - 1 - m0:w - 1]
         below = w - 1 - m0
         t = kn[below - r0:below] if below >= r0 else Cat(Const(0, r0 - below), kn[:below])
-        seg_r = reg(seg, "seg")
-        f_addr = reg(Cat(idx, seg, s_r), "f_addr")
-        t_r = reg(t, "t")
+        seg_r = stage("seg", seg)
+        f_addr = stage("f_addr", Cat(idx, seg, s_r))
+        t_r = stage("t", t)
         q = u1[pb:]
         ph = u1[:pb]
         a = ph ^ q[0].replicate(pb)                                   # sin(q*pi/2 + phi) = S(a)
-        g_addr = [reg(x[r1:], f"g_addr{j}") for j, x in enumerate((a, ~a))]
-        g_t = [reg(x[:r1], f"g_t{j}") for j, x in enumerate((a, ~a))]
-        neg1 = reg(q[1], "neg1")
-        neg2 = reg(q[1] ^ q[0], "neg2")
+        g_addr = [stage(f"g_addr{j}", x[r1:]) for j, x in enumerate((a, ~a))]
+        g_t = [stage(f"g_t{j}", x[:r1]) for j, x in enumerate((a, ~a))]
+        neg1 = stage("neg1", q[1])
+        neg2 = stage("neg2", q[1] ^ q[0])
 
         # --- stage 2: ROM reads --------------------------------------------------------
         frp, = _rom(m, "f_rom", ft, 1, en)
@@ -144,22 +143,22 @@ class Unit(wiring.Component):
         m.d.comb += frp.addr.eq(f_addr)
         for rp, ad in zip(srp, g_addr):
             m.d.comb += rp.addr.eq(ad)
-        t_ext = reg(Cat(seg_r > r0 + 1, t_r), "t_ext")
-        g_t2 = [reg(Cat(Const(1, 1), x), f"g_te{j}") for j, x in enumerate(g_t)]
-        neg1b, neg2b = reg(neg1, "neg1b"), reg(neg2, "neg2b")
+        t_ext = stage("t_ext", Cat(seg_r > r0 + 1, t_r))
+        g_t2 = [stage(f"g_te{j}", Cat(Const(1, 1), x)) for j, x in enumerate(g_t)]
+        neg1b, neg2b = stage("neg1b", neg1), stage("neg2b", neg2)
 
         # --- stages 3a, 3b: step * fraction; stage 4: value + that, rounded ----------------
         def interpolate(word, table, te, frac, point, table_point, width, name):
             v, d = _split(word, table)
-            v3, dt = reg(reg(v, f"{name}_va"), f"{name}_v"), _mul(d, te, reg, f"{name}_dt")
+            v3, dt = stage(f"{name}_v", stage(f"{name}_va", v)), _mul(d, te, stage, f"{name}_dt")
             sh = frac + 1 + table_point - point
             full = (v3 << (frac + 1)) + dt + (1 << (sh - 1))
-            return reg(full[sh:sh + width], name, unsigned(width))
+            return stage(name, full[sh:sh + width], unsigned(width))
 
         f = interpolate(frp.data, ft, t_ext, r0, p.f_point, p.f_table_point, p.f_bits, "f")
         gs = [interpolate(rp.data, st, te, r1, p.g_point, p.g_table_point, p.g_bits, f"g{j}")
               for j, (rp, te) in enumerate(zip(srp, g_t2))]
-        neg1c, neg2c = (reg(reg(reg(x, f"{n}c"), f"{n}d"), f"{n}e")
+        neg1c, neg2c = (stage(f"{n}e", stage(f"{n}d", stage(f"{n}c", x)))
                         for x, n in ((neg1b, "neg1"), (neg2b, "neg2")))
 
         # --- stage 5: products; stage 6: round, saturate, sign ------------------------------
@@ -168,8 +167,8 @@ class Unit(wiring.Component):
         lim = code_limit(p.value_bits)
         sh = p.out_shift
         for j, (g, ng) in enumerate(zip(gs, (neg1c, neg2c))):
-            prod = reg(_mul(f, g), f"prod{j}", unsigned(p.f_bits + p.g_bits))
-            ngd = reg(ng, f"neg{j}d")
+            prod = stage(f"prod{j}", _mul(f, g), unsigned(p.f_bits + p.g_bits))
+            ngd = stage(f"neg{j}d", ng)
             ps = Cat(prod, Const(0, 1)).as_signed() ^ ngd.replicate(len(prod) + 1).as_signed()
             r = (ps + (1 << (sh - 1)))[sh:]
             sat = prod >= ((lim + 1) << sh) - (1 << (sh - 1))

@@ -3,11 +3,14 @@ normalised by a shift-add tree, one register level per adder level, no multiplie
 
 from __future__ import annotations
 
+import functools
+
 from amaranth.hdl import Cat, Const, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
+from pezo.hw.arith import register
 from pezo.gaussian import code_limit
 from pezo.gaussian.clt import plan_of, spec
 
@@ -22,7 +25,8 @@ class Unit(wiring.Component):
 
     Parameters
     ----------
-    e : EngineConfig
+    params : EngineParams
+        The engine's parameters object; of its configuration (``params.engine``):
         ``value_bits`` and ``gaussian.clt_terms`` select the plan (:func:`pezo.gaussian.clt.plan`).
 
     Attributes
@@ -35,7 +39,8 @@ class Unit(wiring.Component):
         The code, ``latency`` ``en`` cycles after its bits.
     """
 
-    def __init__(self, e: EngineConfig):
+    def __init__(self, params: EngineParams):
+        e = params.engine
         self._e, self._plan, self._spec = e, plan_of(e), spec(e)
         super().__init__({
             "bits": In(self._spec.bits),
@@ -48,11 +53,7 @@ class Unit(wiring.Component):
         p, b = self._plan, self._e.value_bits
         u = p.u
 
-        def stage(value, width: int, name: str) -> Signal:
-            reg = Signal(signed(width), name=name, reset_less=True)
-            with m.If(self.en):
-                m.d.sync += reg.eq(value)
-            return reg
+        stage = functools.partial(register, m, en=self.en, reset_less=True)
 
         # Uniform tree. Term i is the odd value 2 U_i + 1 - 2**u: U_i with its MSB inverted
         # (signed, centred) and a constant 1 appended below; a node of n terms spans n (2**u - 1).
@@ -66,10 +67,10 @@ class Unit(wiring.Component):
             for j in range(0, len(nodes) - 1, 2):
                 (x, nx), (y, ny) = nodes[j], nodes[j + 1]
                 n = nx + ny
-                nxt.append((stage(x + y, _width(n * ((1 << u) - 1)), f"sum{level}_{j // 2}"), n))
+                nxt.append((stage(f"sum{level}_{j // 2}", x + y, signed(_width(n * ((1 << u) - 1)))), n))
             if len(nodes) % 2:
                 x, n = nodes[-1]
-                nxt.append((stage(x, _width(n * ((1 << u) - 1)), f"sum{level}_pass"), n))
+                nxt.append((stage(f"sum{level}_pass", x, signed(_width(n * ((1 << u) - 1)))), n))
             nodes, level = nxt, level + 1
         z = nodes[0][0]
         assert level == p.sum_levels
@@ -108,14 +109,11 @@ class Unit(wiring.Component):
                     width = _width(bound(coef, const)) - p.frac
                     if not p.saturate:  # the plan proved every code fits B bits
                         width = b
-                    reg = Signal(signed(width), name="x_code", reset_less=True)
-                    with m.If(self.en):
-                        m.d.sync += reg.eq(val[p.frac:p.frac + width])
-                    nxt.append((sg, reg, coef, const))
+                    nxt.append((sg, stage("x_code", val[p.frac:p.frac + width], signed(width)), coef, const))
                 else:
-                    nxt.append((sg, stage(val, _width(bound(coef, const)), name), coef, const))
+                    nxt.append((sg, stage(name, val, signed(_width(bound(coef, const)))), coef, const))
             for o in rest:
-                nxt.append((o[0], stage(o[1], _width(bound(o[2], o[3])), f"scale{level}_pass"), o[2], o[3]))
+                nxt.append((o[0], stage(f"scale{level}_pass", o[1], signed(_width(bound(o[2], o[3])))), o[2], o[3]))
             ops, level = nxt, level + 1
         assert level == p.scale_levels and ops[0][0] > 0
         q = ops[0][1]

@@ -15,23 +15,23 @@ Pipeline, every register enabled by ``en``:
 
 from __future__ import annotations
 
+import functools
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
+from pezo.hw.arith import adder_tree, register
 from pezo.gaussian.icdf import OCTAVE_SLOTS, params_of, tables
 
 
 def _lut_product(a, b):
     """``a * b`` (``a`` unsigned, ``b`` unsigned or signed) as a balanced adder tree of shifted
     partial products, so that yosys builds it from LUTs and carry chains instead of a DSP."""
-    terms = [Mux(a[i], b, 0) << i for i in range(len(a))]
-    while len(terms) > 1:
-        terms = [terms[i] + terms[i + 1] if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
-    return terms[0]
+    return adder_tree([Mux(a[i], b, 0) << i for i in range(len(a))])
 
 
 class Unit(wiring.Component):
@@ -39,7 +39,8 @@ class Unit(wiring.Component):
 
     Parameters
     ----------
-    e : EngineConfig
+    params : EngineParams
+        The engine's parameters object; of its configuration (``params.engine``):
         ``value_bits`` and ``gaussian.icdf_*``.
 
     Attributes
@@ -52,7 +53,8 @@ class Unit(wiring.Component):
         The code, ``latency`` ``en`` cycles after its bits.
     """
 
-    def __init__(self, e: EngineConfig):
+    def __init__(self, params: EngineParams):
+        e = params.engine
         self.p = params_of(e)
         self.tab = tables(self.p)
         super().__init__({
@@ -68,12 +70,7 @@ class Unit(wiring.Component):
         w0, w1, w2 = tab.widths
         zb = (OCTAVE_SLOTS - 1).bit_length()
 
-        def stage(name, value, shape=None):
-            """A register of the pipeline, loaded on ``en``."""
-            r = Signal(shape if shape is not None else value.shape(), name=name)
-            with m.If(self.en):
-                m.d.sync += r.eq(value)
-            return r
+        stage = functools.partial(register, m, en=self.en)
 
         # 1: leading zeros below NO (NO when the top NO bits are zero: saturated rows)
         k, sign = self.bits[:M], self.bits[M]

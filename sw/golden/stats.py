@@ -1,4 +1,7 @@
-"""Statistics of the golden perturbation stream (:meth:`pezo.sw.golden.engine.Engine.passes`).
+"""Statistics of the golden perturbation stream (:meth:`pezo.sw.golden.engine_stream.EngineStream.passes`).
+
+(Longer than most modules: every figure of docs/engine-stats.md with the estimators they share,
+so that the page and its code can be read side by side.)
 
 :func:`engine_stats` runs ``steps`` consecutive ZO steps of ``d`` parameters from a freshly
 reset engine, exactly the stream training uses, reads the values as real numbers
@@ -110,7 +113,7 @@ from scipy import stats as sps
 from pezo.config import Config
 from pezo.engine_params import Refill
 from pezo.scale import scale_params
-from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.engine_stream import EngineStream
 
 __all__ = ["engine_stats", "adaptive_var_bound", "gaussian_quality", "run_steps", "kind_of"]
 
@@ -122,10 +125,10 @@ def run_steps(cfg: Config, steps: int, d: int) -> dict:
 
     Returns int64 codes ``values`` [steps, d], ``pools`` [steps, P] (the pool the pass read),
     ``offsets`` [steps] and ``new`` (list of LongTensors: pool positions freshly filled at each
-    step). Equal to ``Engine(cfg).passes(steps, d)`` (the engine keeps its registers between
+    step). Equal to ``EngineStream(cfg.engine.params).passes(steps, d)`` (the engine keeps its registers between
     calls).
     """
-    eng = Engine(cfg)
+    eng = EngineStream(cfg.engine.params)
     values = torch.empty(steps, d, dtype=torch.int64)
     pools = torch.empty(steps, eng.P, dtype=torch.int64)
     offsets = torch.zeros(steps, dtype=torch.int64)
@@ -246,7 +249,7 @@ def _entry_lifetimes(shift: bool, steps: int, P: int, R: int) -> np.ndarray:
 def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
                  rank_steps: int | None = None, rank_d: int | None = None,
                  histogram: bool = False) -> dict:
-    """Statistics of ``Engine(cfg).passes(steps, d)`` (see the module docstring for each key).
+    """Statistics of ``EngineStream(cfg.engine.params).passes(steps, d)`` (see the module docstring for each key).
 
     ``d`` must be a multiple of ``lanes`` and of ``pool_size`` (whole beats, whole pool
     periods); ``bins`` (a power of two) is the coarse grid of the serial test. With
@@ -497,7 +500,7 @@ def engine_stats(cfg: Config, steps: int = 32, d: int = 16384, *, bins: int = 8,
 
     # -- periodicity: span of the vectors over many steps ---------------------------------------
     rs_, rd_ = rank_steps or 2 * P, rank_d or 16 * P
-    mat = Engine(cfg).passes(rs_, rd_).double().numpy()
+    mat = EngineStream(cfg.engine.params).passes(rs_, rd_).double().numpy()
     out["rank"], s2 = _rank(mat)
     out["rank_steps"], out["rank_d"], out["rank_max"] = rs_, rd_, min(rs_, rd_)
     out["eff_dim"] = float(s2.sum() ** 2 / (s2 ** 2).sum())

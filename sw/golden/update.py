@@ -1,14 +1,11 @@
 """Golden model of the ``pezo_update`` system (:mod:`pezo.hw.update`), bit-exact and cycle-accurate.
 
 Follows ``docs/update.md`` register by register: the engine (:class:`pezo.sw.golden.engine.Engine`),
-the datapath's memory and two-stage read-modify-write pipeline, the controller and the host
-registers. Two ways to drive it:
-
-* :meth:`Update.step`: one rising edge with the ports ``cmd``, ``op``, ``addr``, ``wdata``,
-  ``d``, ``stall``, for the every-cycle co-simulation;
-* :meth:`Update.run_pass` / :meth:`Update.zo_step`: whole passes, vectorised, with the values from
-  :meth:`Engine.passes`; the memory, the sticky flag and the engine end as :meth:`step` leaves
-  them (the pass's values do not depend on stalls).
+the datapath's memory and three-stage read-modify-write pipeline, the controller and the host
+registers. :meth:`Update.step` is one rising edge with the ports ``cmd``, ``op``, ``addr``,
+``wdata``, ``d``, ``stall``, for the every-cycle co-simulation: the reference. Whole passes at
+once (:class:`pezo.sw.golden.update_stream.UpdateStream`) are the fast path, proven equal to it
+by the tests; this module never imports it.
 
 :class:`FloatReference` is the same algorithm in float64, with the error bound of the fixed-point
 datapath against it (:meth:`FloatReference.bound`).
@@ -19,8 +16,7 @@ from __future__ import annotations
 import torch
 
 from pezo import fixed
-from pezo.config import Config
-from pezo.update_rules import PIPELINE_DEPTH, Cmd, Op, UpdateRules, system_engine
+from pezo.update_rules import PIPELINE_DEPTH, Cmd, Op, UpdateRules
 from pezo.sw.golden.engine import Engine
 
 __all__ = ["Update", "FloatReference", "Cmd", "Op", "pack_word", "unpack_word"]
@@ -46,8 +42,8 @@ class Update:
 
     Parameters
     ----------
-    cfg : Config
-        The configuration the hardware is built from.
+    rules : UpdateRules
+        The parameters the hardware is built from (``UpdateRules.from_config(cfg)``).
 
     Notes
     -----
@@ -61,11 +57,15 @@ class Update:
     rate) ``3 * floor((nb - 1) / 3)`` more.
     """
 
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
-        self.r = UpdateRules.from_config(cfg)
-        self.spram = cfg.update.memory == "spram"
-        self.engine = Engine(system_engine(cfg))
+    #: The engine model; the fast path swaps in its vectorised one.
+    engine_type = Engine
+
+    def __init__(self, rules: UpdateRules):
+        if rules.engine is None:
+            raise ValueError("the update system needs rules with an engine (UpdateRules.from_config)")
+        self.r = rules
+        self.spram = rules.spram
+        self.engine = self.engine_type(rules.engine)
         self.reset()
 
     def reset(self) -> None:
@@ -85,7 +85,6 @@ class Update:
         self.m1 = self.m2 = [0] * r.lanes
         self.th2 = self.t2 = [0] * r.lanes
         self._fmt = fixed.QFormat(r.W - r.F, r.F)
-        self._z = torch.zeros(0, dtype=torch.int64)     # values of the current step (vectorised)
 
     def outputs(self) -> dict:
         return {"rdata": pack_word(self.rdata, self.r.W), "busy": self.running, "done": self.done,
@@ -169,38 +168,6 @@ class Update:
                    "op": op}
         return self.outputs()
 
-    # -- whole passes, vectorised -----------------------------------------------------------
-
-    def run_pass(self, op: int, d: int) -> torch.Tensor:
-        """Run one ``PASS`` to completion, as the hardware would; returns the new theta[:d]."""
-        if self.running:
-            raise RuntimeError("run_pass() needs the system idle")
-        r = self.r
-        d = r.d_eff(d)
-        if op == Op.PLUS:
-            self._z = self.engine.passes(1, d)[0]
-        elif self._z.numel() != d:
-            raise ValueError(f"pass {Op(op).name} of d = {d} does not replay a PLUS pass of d = {self._z.numel()}")
-        theta = self.theta
-        new, over = r.apply(theta[:d].clone(), op, self._z, self.scalar)
-        nb = -(-d // r.lanes)
-        if nb:
-            self.rdata, self.rdata_known = self.mem[nb - 1].tolist(), 1   # the last word read
-        theta[:d] = new
-        self.ovf |= int(bool(over.any()))
-        self.ptr, self.rem, self.mode, self.done, self.over_r = nb, 0, op, 0, 0
-        return theta[:d].clone()
-
-    def load_scalar(self, code: int) -> None:
-        self.scalar = int(code)
-
-    def zo_step(self, d: int, scalar: int) -> torch.Tensor:
-        """The four passes of a ZO step with a scalar code known in advance; returns theta[:d]."""
-        for op in (Op.PLUS, Op.MINUS2, Op.RESTORE):
-            self.run_pass(op, d)
-        self.load_scalar(scalar)
-        return self.run_pass(Op.UPDATE, d)
-
     def pass_cycles(self, op: int, d: int) -> int:
         """Cycles from a ``PASS`` command's edge until ``busy`` is low, without stalls."""
         # the command's edge, fill/scale, nb beats + the engine's last STREAM cycle (a pooled
@@ -225,7 +192,7 @@ class FloatReference:
 
     Parameters
     ----------
-    cfg : Config
+    rules : UpdateRules
         Formats and eps.
 
     Notes
@@ -239,9 +206,8 @@ class FloatReference:
     ``max|z| < 4``.
     """
 
-    def __init__(self, cfg: Config):
-        self.r = UpdateRules.from_config(cfg)
-        r = self.r
+    def __init__(self, rules: UpdateRules):
+        self.r = r = rules
         self.eps = 2.0 ** -r.eps_shift
         self.zscale = 2.0 ** -r.C
 

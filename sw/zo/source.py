@@ -20,7 +20,7 @@ import torch
 
 from pezo.config import Config
 from pezo.errors import PezoError
-from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.engine_stream import EngineStream
 
 __all__ = ["code_scale", "codes_to_z", "seeded", "GaussianSource", "EngineSource"]
 
@@ -89,7 +89,7 @@ class GaussianSource:
         yield self.z(key)
 
 
-def _copy_engine(engine: Engine) -> Engine:
+def _copy_engine(engine: EngineStream) -> EngineStream:
     """A copy of every register of the engine (and its bank); tables and caches are shared."""
     new = copy.copy(engine)
     new.pool, new.ovalues = engine.pool.clone(), engine.ovalues.clone()
@@ -117,13 +117,13 @@ class EngineSource:
     One engine advances step by step as the hardware would. Keys are step indices 0, 1, 2, ...
 
     Streaming (large d): :meth:`next` runs the step's begin and fill
-    (:meth:`Engine.start <pezo.sw.golden.engine.Engine.start>`) and keeps its
-    :class:`~pezo.sw.golden.engine.Pass` (pool, offset, bank snapshot: what a hardware replay
+    (:meth:`EngineStream.start <pezo.sw.golden.engine_stream.EngineStream.start>`) and keeps its
+    :class:`~pezo.sw.golden.engine_stream.Pass` (pool, offset, bank snapshot: what a hardware replay
     reads); every use regenerates the values from it chunk by chunk
-    (:meth:`Engine.values <pezo.sw.golden.engine.Engine.values>`), converted to z through the
+    (:meth:`EngineStream.values <pezo.sw.golden.engine_stream.EngineStream.values>`), converted to z through the
     pool rather than value by value, so neither the codes nor z of a whole pass are ever held.
 
-    Blocks (small d): consecutive steps are computed together (``Engine.passes(n, d)`` equals
+    Blocks (small d): consecutive steps are computed together (``EngineStream.passes(n, d)`` equals
     n single steps bit for bit), kept as the narrowest integer codes. A step of the current
     block is served from it; an older step is regenerated from the engine registers saved at
     its block's start.
@@ -136,14 +136,14 @@ class EngineSource:
             cfg = cfg.replace(**{"engine.max_params": d})
         self.cfg, self.d, self.keep = cfg, d, keep
         self.stream = d >= STREAM_VALUES if stream is None else stream
-        self.engine = Engine(cfg)
+        self.engine = EngineStream(cfg.engine.params)
         self.block = max(1, min(64, _BLOCK_VALUES // max(d, 1)))
         self._dtype = self.engine.code_dtype
         self._t = -1
         self._passes: dict = {}               # streaming: step -> its Pass
         self._start = 0                       # first step of the current block
         self._codes = torch.empty(0, d, dtype=self._dtype)
-        self._snaps: dict[int, Engine] = {}   # block start -> registers before it
+        self._snaps: dict[int, EngineStream] = {}   # block start -> registers before it
         self._old: tuple[int, torch.Tensor] | None = None
 
     def next(self) -> int:

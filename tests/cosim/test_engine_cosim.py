@@ -2,7 +2,7 @@
 
 import pytest
 
-from pezo import designs
+from pezo.app import designs
 from pezo.config import Config
 from pezo.sim import engine as sim_engine
 from pezo.sim.runner import cosimulate

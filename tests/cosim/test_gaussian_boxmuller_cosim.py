@@ -23,7 +23,7 @@ def _cfg(value_bits: int) -> Config:
 
 def _run(cfg: Config, tmp_path, trace: Trace, name: str):
     vfile = tmp_path / f"{name}.v"
-    vfile.write_text(verilog.convert(Unit(cfg.engine), name="pezo_boxmuller", emit_src=False))
+    vfile.write_text(verilog.convert(Unit(cfg.engine.params), name="pezo_boxmuller", emit_src=False))
     return cosimulate(vfile, "pezo_boxmuller", trace, build_dir=tmp_path / name)
 
 

@@ -30,7 +30,7 @@ def _cfg(value_bits: int, terms: int) -> Config:
 
 def _run(cfg, tmp_path, name, trace):
     vfile = tmp_path / f"{name}.v"
-    vfile.write_text(verilog.convert(Unit(cfg.engine), name="clt_unit", emit_src=False))
+    vfile.write_text(verilog.convert(Unit(cfg.engine.params), name="clt_unit", emit_src=False))
     return cosimulate(vfile, "clt_unit", trace, build_dir=tmp_path / name)
 
 
@@ -51,9 +51,9 @@ class _OffByOne(Sampler):
 
 def test_checker_catches_a_wrong_golden_model(tmp_path):
     cfg = _cfg(8, 4)
-    trace = gaussian_clt.trace(cfg, 400, seed=1, sampler=_OffByOne(cfg.engine))
+    trace = gaussian_clt.trace(cfg, 400, seed=1, sampler=_OffByOne(cfg.engine.params))
     with pytest.raises(CosimMismatch) as exc:
         _run(cfg, tmp_path, "wrong", trace)
     assert exc.value.signal == "values"
     # cycle 1 presented all-ones bits: its value (the largest sum) appears latency-1 cycles later
-    assert exc.value.cycle == 1 + Sampler(cfg.engine).plan.latency - 1
+    assert exc.value.cycle == 1 + Sampler(cfg.engine.params).plan.latency - 1

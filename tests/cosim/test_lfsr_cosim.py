@@ -5,10 +5,11 @@ import subprocess
 import pytest
 import torch
 
-from pezo import designs
+from pezo.app import designs
 from pezo.config import Config
 from pezo.sim import lfsr as sim_lfsr
 from pezo.sim.runner import CosimMismatch, cosimulate
+from pezo.lfsr import BankParams
 from pezo.sw.golden.lfsr import LfsrBank
 
 #: The PeZO engine these tests were written for (the default before Rademacher): uniform
@@ -62,7 +63,7 @@ class _WrongGolden(LfsrBank):
 
 def test_checker_catches_a_wrong_golden_model(tmp_path):
     cfg = _cfg("galois", 16, 8, 2)
-    trace = sim_lfsr.trace(cfg, 200, 7, golden=_WrongGolden(cfg.engine.lfsr))
+    trace = sim_lfsr.trace(cfg, 200, 7, golden=_WrongGolden(BankParams.from_config(cfg)))
     with pytest.raises(CosimMismatch) as exc:
         _run(cfg, tmp_path, "wrong", trace=trace, waves=True)
     e = exc.value

@@ -3,7 +3,9 @@ training loop with the RTL as the device."""
 
 import pytest
 
-from pezo import config, designs
+from pezo import config
+
+from pezo.app import designs
 from pezo.config import Config
 from pezo.sim import update as sim_update
 from pezo.sim.runner import cosimulate

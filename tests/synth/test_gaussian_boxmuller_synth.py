@@ -25,7 +25,7 @@ UNITS = 2
 def test_units_8bit_fit_the_up5k_within_budget(tmp_path):
     cfg = Config().replace(**{**W63, "engine.source": "gaussian-boxmuller", "engine.value_bits": 8, "engine.lanes": 4,
                               "engine.reuse.strategy": "none", "engine.scale.mode": "fixed"})
-    rep = synthesize(lambda: Lanes(cfg.engine), design="boxmuller8", target="ice40-up5k", seeds=[1],
+    rep = synthesize(lambda: Lanes(cfg.engine.params), design="boxmuller8", target="ice40-up5k", seeds=[1],
                      out_dir=tmp_path, config_digest=cfg.digest())
     res = rep["resources"]
     assert 0 < res["LUT"] <= 750 * UNITS and res["FF"] <= 400 * UNITS

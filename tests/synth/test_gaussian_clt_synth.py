@@ -18,7 +18,7 @@ def test_unit_8bit_fits_the_up5k_within_budget(tmp_path):
     cfg = Config().replace(**{**W63, "engine.source": "gaussian-clt", "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.lanes": 1, "engine.value_bits": 8})
     e = cfg.engine
-    rep = synthesize(lambda: Lanes(e), design="clt", target="ice40-up5k", seeds=[1],
+    rep = synthesize(lambda: Lanes(e.params), design="clt", target="ice40-up5k", seeds=[1],
                      out_dir=tmp_path / "out", config_digest=cfg.digest())
     res = rep["resources"]
     # K = 4, u = 7: three 8..9-bit adders, three shift-add adders of ~13 bits, registers.

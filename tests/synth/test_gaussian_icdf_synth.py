@@ -17,7 +17,7 @@ pytestmark = pytest.mark.synth
 def test_icdf_unit_8bit_within_budget(tmp_path):
     cfg = Config().replace(**{**W63, "engine.source": "gaussian-icdf", "engine.reuse.strategy": "none",
                               "engine.scale.mode": "fixed", "engine.value_bits": 8})
-    rep = synthesize(lambda: Unit(cfg.engine), design="icdf8", target="ice40-up5k", seeds=[1],
+    rep = synthesize(lambda: Unit(cfg.engine.params), design="icdf8", target="ice40-up5k", seeds=[1],
                      out_dir=tmp_path / "out", config_digest=cfg.digest())
     r = rep["resources"]
     # Budget (regression guard, docs/gaussian-icdf.md): the degree-1 product and c0 in one

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pezo.cli import main
+from pezo.app.cli import main
 
 pytestmark = pytest.mark.synth
 

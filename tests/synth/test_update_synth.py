@@ -2,7 +2,9 @@
 
 import pytest
 
-from pezo import config, designs
+from pezo import config
+
+from pezo.app import designs
 from pezo.build.flow import core_netlist, spram_ready
 from pezo.errors import PezoError
 

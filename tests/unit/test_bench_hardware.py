@@ -1,14 +1,11 @@
 """The headline benchmark's bank rule, variants and comparisons (benchmarks/hardware.py), without tools."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-import hardware  # noqa: E402
-
-from pezo import config  # noqa: E402
+from pezo import config
+from pezo.bench import hardware
 
 ROOT = Path(__file__).parents[2]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pezo import config
-from pezo.cli import main
+from pezo.app.cli import main
 from pezo.config import Config, ConfigError
 
 INVALID = [
@@ -164,7 +164,7 @@ def test_invalid_configuration_fails_with_one_clear_line(tmp_path, capsys, text,
 def test_invalid_configuration_as_a_user_runs_it(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text("[engine.lfsr]\nseed = 0\n")
-    r = subprocess.run([sys.executable, "-m", "pezo.cli", "config", "check", str(path)],
+    r = subprocess.run([sys.executable, "-m", "pezo.app.cli", "config", "check", str(path)],
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "Traceback" not in r.stderr

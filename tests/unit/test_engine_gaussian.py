@@ -6,8 +6,11 @@ import pytest
 import torch
 
 from pezo.config import Config, ConfigError
+from pezo.lfsr import BankParams
 from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.engine_stream import EngineStream
 from pezo.sw.golden.lfsr import LfsrBank
+from pezo.sw.golden.lfsr_stream import LfsrStream
 
 #: The PeZO engine these tests were written for (the default before Rademacher): uniform
 #: pool-sign, adaptive scale, one 63-bit LFSR with k = 16; the default bank is 31-bit.
@@ -36,11 +39,11 @@ def test_values_are_the_unit_of_the_passs_own_words(fake_gaussian):
     """Beat j of a pass is f(word j after the pass's snapshot): the priming words come first,
     and unit j serves lanes 2j, 2j+1 with bits [8j, 8j+8)."""
     cfg = _cfg(fake_gaussian, lanes=3)
-    eng = Engine(cfg)
+    eng = EngineStream(cfg.engine.params)
     assert eng.prime_cycles == 3 and cfg.engine.params.stream_bits_per_beat == 16
     d = 3 * 5
     vals = eng.passes(1, d).view(5, 3)
-    words = LfsrBank(cfg.engine.lfsr).run(12, {"en": torch.tensor([0] + [1] * 11)})["out"][:, 0]
+    words = LfsrStream(BankParams.from_config(cfg)).run(12, {"en": torch.tensor([0] + [1] * 11)})["out"][:, 0]
     # IDLE cycle (start), then the pass: bank words 0, 1, ... (rnd during each cycle)
     for j in range(5):
         w = int(words[j])
@@ -50,7 +53,7 @@ def test_values_are_the_unit_of_the_passs_own_words(fake_gaussian):
 @pytest.mark.parametrize("lanes", [1, 2, 3, 8])
 def test_step_equals_passes_with_back_pressure_and_replays(fake_gaussian, lanes):
     cfg = _cfg(fake_gaussian, lanes)
-    fast, slow = Engine(cfg), Engine(cfg)
+    fast, slow = EngineStream(cfg.engine.params), Engine(cfg.engine.params)
     rng = random.Random(lanes)
     for t in range(4):
         d = rng.randrange(0, 40)
@@ -77,7 +80,7 @@ def test_step_equals_passes_with_back_pressure_and_replays(fake_gaussian, lanes)
 def test_start_and_values_equal_step(fake_gaussian, lanes):
     # one pass at a time (priming words first, pipeline registers from the pass's last words)
     cfg = _cfg(fake_gaussian, lanes)
-    slow, fast = Engine(cfg), Engine(cfg)
+    slow, fast = Engine(cfg.engine.params), EngineStream(cfg.engine.params)
     rng = random.Random(lanes)
     for d in (37, 1, 0, 150):
         for replay in (False, True, True):
@@ -101,7 +104,7 @@ def test_start_and_values_of_the_real_sources_equal_passes(name):
     from pezo.config import load
 
     cfg = load(Path(__file__).resolve().parents[2] / "configs" / f"{name}.toml").replace(**{"engine.max_params": 2000})
-    a, b = Engine(cfg), Engine(cfg)
+    a, b = EngineStream(cfg.engine.params), EngineStream(cfg.engine.params)
     for d in (333, 0, 1000):
         want = a.passes(2, d)[1]
         b.start(d)
@@ -123,9 +126,9 @@ def test_no_pass_starts_with_a_fixed_extreme_value(source):
         cfg = Config().replace(**{"engine.source": source, "engine.lanes": 8, "engine.lfsr.width": 63,
                                   "engine.lfsr.k": 63, "engine.lfsr.seed": seed, "engine.max_params": 64})
         cfg = cfg.replace(**{"engine.lfsr.lanes": cfg.engine.params.bank_lanes_needed})
-        bank = LfsrBank(cfg.engine.lfsr)
+        bank = LfsrBank(BankParams.from_config(cfg))
         assert all(int(w) != 0 for w in bank.outputs()["out"])     # the word after reset is not 0
-        beat = Engine(cfg).passes(1, 8)[0]
+        beat = EngineStream(cfg.engine.params).passes(1, 8)[0]
         assert len(set(beat.tolist())) > 1                          # lanes differ within the beat
         firsts += beat.tolist()
     assert len(set(firsts)) > 20                                    # and across seeds

@@ -38,7 +38,7 @@ import pytest
 import torch
 
 from pezo.config import Config
-from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.engine_stream import EngineStream
 from pezo.sw.golden.stats import adaptive_var_bound, engine_stats, run_steps
 
 STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
@@ -80,7 +80,7 @@ def test_run_steps_is_the_training_stream(strategy, mode):
     """The statistics read the pools step by step; the values are exactly passes(steps, d)."""
     cfg = _cfg(strategy, mode)
     run = run_steps(cfg, 5, 512)
-    assert torch.equal(run["values"], Engine(cfg).passes(5, 512))
+    assert torch.equal(run["values"], EngineStream(cfg.engine.params).passes(5, 512))
 
 
 def test_statistics_are_plain_json_values(st):

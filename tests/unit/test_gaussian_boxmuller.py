@@ -14,7 +14,7 @@ import torch
 from pezo.config import Config
 from pezo.gaussian import boxmuller as bm
 from pezo.gaussian import code_limit, spec
-from pezo.sw.golden.gaussian import stream
+from pezo.sw.golden.gaussian.stream import stream
 from pezo.sw.golden.gaussian.boxmuller import Sampler
 from pezo.sw.golden.stats import gaussian_quality
 
@@ -47,7 +47,7 @@ def test_spec():
 def test_f_exhaustive(value_bits):
     p = bm.params(value_bits)
     u0 = torch.arange(1 << p.u0_bits)
-    f = Sampler(_cfg(value_bits).engine).f(u0)
+    f = Sampler(_cfg(value_bits).engine.params).f(u0)
     assert int(f.min()) >= 0 and int(f.max()) < 1 << p.f_bits
     u = (u0.double() + 0.5) / 2 ** p.u0_bits
     exact = torch.sqrt(-2 * torch.where(u < 0.5, torch.log(u), torch.log1p(u - 1)))
@@ -60,7 +60,7 @@ def test_f_exhaustive(value_bits):
 def test_sin_exhaustive(value_bits):
     p = bm.params(value_bits)
     ph = torch.arange(1 << (p.u1_bits - 2))
-    g = Sampler(_cfg(value_bits).engine).g(ph)
+    g = Sampler(_cfg(value_bits).engine.params).g(ph)
     assert int(g.min()) >= 0 and int(g.max()) <= 1 << p.g_point
     exact = torch.sin(math.pi / 2 * (ph.double() + 0.5) / 2 ** (p.u1_bits - 2))
     err = (g.double() / 2 ** p.g_point - exact) * 4 * 2 ** (value_bits - 3)
@@ -90,7 +90,7 @@ def test_codes_against_exact_transform(value_bits):
     e0, e1 = _edges(p)
     u0 = torch.cat([torch.randint(0, 1 << p.u0_bits, (n,), generator=g), e0])
     u1 = torch.cat([torch.randint(0, 1 << p.u1_bits, (n,), generator=g), e1])
-    codes = Sampler(_cfg(value_bits).engine)([u0, u1]).numpy()
+    codes = Sampler(_cfg(value_bits).engine.params)([u0, u1]).numpy()
     lim = code_limit(value_bits)
     x1, x2 = bm.exact(value_bits, u0.numpy(), u1.numpy())
     ref = np.clip(np.round(np.stack([x1, x2], 1) * 2 ** (value_bits - 3)), -lim, lim)
@@ -103,7 +103,7 @@ def test_codes_against_exact_transform(value_bits):
 def test_quadrants_are_exact_symmetries():
     # u1 -> u1 + quarter turn maps (x1, x2) to (x2, -x1) exactly: one table, sign and mirror logic
     p = bm.params(8)
-    s = Sampler(_cfg(8).engine)
+    s = Sampler(_cfg(8).engine.params)
     u0 = torch.randint(0, 1 << p.u0_bits, (4096,), generator=torch.Generator().manual_seed(1))
     u1 = torch.randint(0, 1 << p.u1_bits, (4096,), generator=torch.Generator().manual_seed(2))
     a = s([u0, u1])

@@ -10,7 +10,7 @@ import torch
 from pezo.config import Config
 from pezo.gaussian import code_limit, spec
 from pezo.gaussian.clt import MAX_ERROR_LSB, MIN_SUMS_PER_CODE, plan, uniform_bits
-from pezo.sw.golden.gaussian import stream
+from pezo.sw.golden.gaussian.stream import stream
 from pezo.sw.golden.gaussian.clt import Sampler
 from pezo.sw.golden.stats import _chi2, _merge_bins, gaussian_quality
 
@@ -47,7 +47,7 @@ def _exact(value_bits: int, terms: int, u: int, z: torch.Tensor) -> torch.Tensor
 def test_every_sum_is_within_one_lsb_of_the_exact_transform(value_bits, terms):
     # Exhaustive: the code depends on the fields only through Z, and every Z is enumerated.
     e = _cfg(value_bits, terms).engine
-    s = Sampler(e)
+    s = Sampler(e.params)
     p = s.plan
     z = torch.arange(-p.z_max, p.z_max + 1, 2, dtype=torch.int64)
     code = s.codes_of_sum(z)
@@ -69,7 +69,7 @@ def test_sampler_on_fields_matches_the_float_reference(value_bits, terms):
     fields = [torch.randint(0, 1 << u, (n,), generator=g) for _ in range(k)]
     for f in fields:                  # edge cases: all zeros, all ones, mid-scale, one-off-mid
         f[:4] = torch.tensor([0, (1 << u) - 1, 1 << (u - 1), (1 << (u - 1)) - 1])
-    out = Sampler(e)(fields)
+    out = Sampler(e.params)(fields)
     assert out.shape == (n, 1) and out.dtype == torch.int64
     z = sum(2 * f + 1 - (1 << u) for f in fields)
     assert float((out[:, 0].double() - _exact(value_bits, terms, u, z)).abs().max()) <= MAX_ERROR_LSB
@@ -111,7 +111,7 @@ def _moments(pmf: np.ndarray, t: int) -> tuple[float, float, float, float, float
 
 @pytest.mark.parametrize("value_bits,terms", [(8, 4), (16, 4), (8, 3), (16, 12), (8, 16)])
 def test_exact_law_has_the_analytic_clt_deviations(value_bits, terms):
-    s = Sampler(_cfg(value_bits, terms).engine)
+    s = Sampler(_cfg(value_bits, terms).engine.params)
     p, t, lim = s.plan, 1 << (value_bits - 3), code_limit(value_bits)
     law = s.law()
     mean, var, skew, kurt, _ = _moments(law, t)
@@ -140,7 +140,7 @@ def test_golden_stream_quality(value_bits, lanes):
     q = gaussian_quality(codes, value_bits)
     n, t = q["n"], 1 << (value_bits - 3)
     assert n == N
-    law = Sampler(cfg.engine).law()
+    law = Sampler(cfg.engine.params).law()
     mean, var, skew, kurt, m4 = _moments(law, t)
     # 1. The stream follows its exact law: moments within 5 standard errors, chi-square p > 1e-4.
     assert abs(q["mean"] - mean) < 5 * math.sqrt(var / n)
@@ -166,7 +166,7 @@ def test_golden_stream_quality(value_bits, lanes):
 
 
 def _sums_per_code(value_bits: int, terms: int) -> tuple[np.ndarray, float]:
-    s = Sampler(_cfg(value_bits, terms).engine)
+    s = Sampler(_cfg(value_bits, terms).engine.params)
     p = s.plan
     z = torch.arange(-p.z_max, p.z_max + 1, 2, dtype=torch.int64)
     codes = s.codes_of_sum(z).numpy()
@@ -204,6 +204,6 @@ def test_discreteness_k12_even_sums_sit_on_half_codes():
     count, _ = _sums_per_code(8, 12)
     lim = code_limit(8)
     assert count[lim] == 1 and set(np.unique(count[lim + 1:lim + 64])) == {2}
-    law = Sampler(_cfg(8, 12).engine).law()
+    law = Sampler(_cfg(8, 12).engine.params).law()
     var = _moments(law, 32)[1]
     assert var == pytest.approx(1 + 0.0134, abs=2e-3)

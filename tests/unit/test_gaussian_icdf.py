@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from pezo.cli import main
+from pezo.app.cli import main
 from pezo.config import Config, ConfigError
 from pezo.gaussian import code_limit, spec
 from pezo.gaussian.icdf import exact, params_of, saturating_octaves, tables
 from pezo.sim.gaussian_icdf import edge_magnitudes
-from pezo.sw.golden.gaussian import stream
+from pezo.sw.golden.gaussian.stream import stream
 from pezo.sw.golden.gaussian.icdf import Sampler
 from pezo.sw.golden.stats import gaussian_quality
 
@@ -38,7 +38,7 @@ def test_exhaustive_error_at_most_one_lsb(bits, share):
     e = _cfg(bits).engine
     p = params_of(e)
     k = torch.arange(1 << p.mag_bits)
-    code = Sampler(e).codes(k, torch.zeros_like(k)).numpy()
+    code = Sampler(e.params).codes(k, torch.zeros_like(k)).numpy()
     ideal = np.minimum(np.floor(exact(p, k.numpy()) + 0.5), code_limit(bits))
     d = np.abs(code - ideal)
     assert d.max() <= 1
@@ -48,7 +48,7 @@ def test_exhaustive_error_at_most_one_lsb(bits, share):
 
 def test_sign_negates_and_edges():
     e = _cfg(8).engine
-    s, p = Sampler(e), params_of(e)
+    s, p = Sampler(e.params), params_of(e)
     k = torch.tensor(edge_magnitudes(e))
     pos, neg = s.codes(k, torch.zeros_like(k)), s.codes(k, torch.ones_like(k))
     assert torch.equal(neg, -pos)
@@ -85,7 +85,7 @@ def test_stream_quality(bits, lanes):
 def test_a_wrong_table_fails_the_chi_square():
     # the quality test can fail: a table a quarter LSB low everywhere is rejected
     e = _cfg(8).engine
-    s = Sampler(e)
+    s = Sampler(e.params)
     s.c0 = s.c0 - (1 << (s.p.guard - 2))
     g = torch.Generator().manual_seed(1)
     k = torch.randint(0, 1 << s.p.mag_bits, (1 << 20,), generator=g)
@@ -134,9 +134,10 @@ def test_engine_streams_the_units_values():
     # inside the golden engine (latency 4: three priming cycles), a pass streamed cycle by cycle
     # shows the values of the bank words from reset, as the unit-level stream does
     from pezo.sw.golden.engine import Engine
+    from pezo.sw.golden.engine_stream import EngineStream
 
     cfg = _cfg(8, lanes=8).replace(**{"engine.max_params": 64})
-    eng = Engine(cfg)
+    eng = Engine(cfg.engine.params)
     got = []
     out = eng.step({"start": 1, "d": 40})
     while not out["idle"]:
@@ -144,4 +145,4 @@ def test_engine_streams_the_units_values():
             got.append(out["values"].tolist())
         out = eng.step({"ready": 1})
     assert got == stream(cfg, 5).tolist()
-    assert got == Engine(cfg).passes(1, 40).view(5, 8).tolist()
+    assert got == EngineStream(cfg.engine.params).passes(1, 40).view(5, 8).tolist()

@@ -1,4 +1,5 @@
-"""The perturbation engine golden model against docs/engine.md: values, replay, timing, passes()."""
+"""The perturbation engine golden model against docs/engine.md: the reference (step) against the
+page's tables, and the fast stream (passes, start/values, replay) against the reference."""
 
 import math
 import random
@@ -9,8 +10,11 @@ import torch
 from pezo.config import Config, ConfigError
 from pezo.errors import PezoError
 from pezo.scale import scale_params
+from pezo.lfsr import BankParams
+from pezo.sw.golden import engine_stream
 from pezo.sw.golden.engine import Engine, adaptive_rom, negate_code, odd_code
-from pezo.sw.golden.lfsr import LfsrBank
+from pezo.sw.golden.engine_stream import EngineStream
+from pezo.sw.golden.lfsr_stream import LfsrStream
 
 STRATEGIES = ("none", "pool", "pool-sign", "pool-index", "pool-shift", "pre-generation", "on-the-fly")
 COMBOS = [(s, m) for s in STRATEGIES for m in ("fixed", "adaptive") if not (s == "none" and m == "adaptive")]
@@ -34,11 +38,21 @@ def _cfg(strategy, mode, lanes, bits, pool=8, refresh=2, bank: dict | None = Non
     return Config().replace(**changes)
 
 
+def Ref(cfg: Config) -> Engine:
+    """The reference model (one edge at a time)."""
+    return Engine(cfg.engine.params)
+
+
+def Fast(cfg: Config) -> EngineStream:
+    """The fast stream (which keeps the reference's step)."""
+    return EngineStream(cfg.engine.params)
+
+
 # -- a reference written from the page's tables, on the free-running bank's words ------------------
 
 def _words(cfg: Config, n: int) -> list[int]:
     """rnd at bank positions 0..n-1, LFSR lane j at bits [j*k, (j+1)*k)."""
-    bank = LfsrBank(cfg.engine.lfsr)
+    bank = LfsrStream(BankParams.from_config(cfg))
     rows = [bank.outputs()["out"]] + list(bank.run(max(n - 1, 0))["out"])
     k = cfg.engine.lfsr.k
     return [sum((int(v) & ((1 << k) - 1)) << (j * k) for j, v in enumerate(r.tolist())) for r in rows]
@@ -171,7 +185,7 @@ def test_schedule_matches_reference_replays_and_passes(strategy, mode, lanes, bi
     # steps 2..4 share d so that engine b can run them with passes()
     ds = [rng.randint(1, 40), 0, *[rng.randint(1, 40)] * 3, rng.randint(1, 40), rng.randint(1, 40)]
     ref = _reference(cfg, ds)
-    a, regs = Engine(cfg), []
+    a, regs = Ref(cfg), []
     for t, d in enumerate(ds):
         p_ready = 1.0 if t == 0 else 0.6                # step 0 holds ready high: exact timing
         first = _pass(a, "start", d, rng, p_ready, rng.randint(0, 3))
@@ -198,7 +212,7 @@ def test_schedule_matches_reference_replays_and_passes(strategy, mode, lanes, bi
             assert ref[t][:8] != ref[t - 1][:8], f"steps {t - 1} and {t} coincide"
 
     # the same steps mixing step() and passes(): same values, same registers
-    b = Engine(cfg)
+    b = Fast(cfg)
     for t in (0, 1):
         assert _pass(b, "start", ds[t], rng, 0.7, 1)["values"] == ref[t]
     assert b.registers() == regs[1]
@@ -222,7 +236,7 @@ def test_passes_equal_step_for_any_bank(strategy, mode, bank):
     cfg = _cfg(strategy, mode, 8, 8, 16, 4, bank)
     ds = [333, 333, 333, 7, 0, 7]
     ref = _reference(cfg, ds)
-    a, b = Engine(cfg), Engine(cfg)
+    a, b = Ref(cfg), Fast(cfg)
     rng = random.Random(3)
     got = [_pass(a, "start", d, rng, 0.8, 0)["values"] for d in ds]
     assert got == ref
@@ -240,7 +254,7 @@ def test_vectorised_replay_is_the_hardware_replay(strategy, mode):
     # as a cycle-by-cycle replay, every register as step() leaves it, and the next step unchanged.
     cfg = _cfg(strategy, mode, 8, 8, 16, 4)
     for d in (0, 1, 37, 333):
-        a, b = Engine(cfg), Engine(cfg)
+        a, b = Fast(cfg), Fast(cfg)
         first = a.passes(2, d)
         b.passes(2, d)
         got = [a.replay(d), a.replay(d)]
@@ -275,7 +289,7 @@ class _ListBank:
 
 
 def _hand(strategy, mode, words, d, lanes=2, bits=4, pool=4, refresh=2):
-    eng = Engine(_cfg(strategy, mode, lanes, bits, pool, refresh))
+    eng = Ref(_cfg(strategy, mode, lanes, bits, pool, refresh))
     eng.bank = _ListBank(words + [0] * 8)
     return eng, _pass(eng, "start", d, random.Random(0), 1.0, 0)
 
@@ -334,7 +348,7 @@ def test_hand_adaptive_scale():
 def test_pool_shift_replaces_refresh_entries_in_ring_order(mode):
     words = list(range(8)) + [1, 1, 6, 6, 3, 3, 0, 0, 2, 2] * 2 + [0] * 50
     cfg = _cfg("pool-shift", mode, 2, 4, 8, 2)
-    eng = Engine(cfg)
+    eng = Ref(cfg)
     eng.bank = _ListBank(words)
     rng = random.Random(0)
     got = _pass(eng, "start", 0, rng, 1.0, 0)
@@ -371,7 +385,7 @@ def test_rom():
 @pytest.mark.parametrize("strategy", ["pool-index", "pool-shift"])
 def test_adaptive_batch_mean_square_is_target(strategy):
     cfg = _cfg(strategy, "adaptive", 8, 8, 128, 64)     # 8 x 7 index bits fit 63
-    eng = Engine(cfg)
+    eng = Fast(cfg)
     for _ in range(3):
         z = eng.passes(1, 1000)
         assert abs(float((eng.pool.double() ** 2).mean()) / 32**2 - 1) < 0.1
@@ -380,20 +394,20 @@ def test_adaptive_batch_mean_square_is_target(strategy):
 
 
 def test_fixed_scale_spread():
-    z = Engine(_cfg("none", "fixed", 8, 8)).passes(1, 1000)[0].double()
+    z = Fast(_cfg("none", "fixed", 8, 8)).passes(1, 1000)[0].double()
     assert abs(float(z.std()) / 32 - 4 / math.sqrt(3)) < 0.15
 
 
 def test_errors():
     with pytest.raises(ConfigError):
-        Engine(_cfg("none", "fixed", 8, 8, bank={"width": 16, "k": 8}))          # 56 bits per beat > 8
+        Ref(_cfg("none", "fixed", 8, 8, bank={"width": 16, "k": 8}))          # 56 bits per beat > 8
     with pytest.raises(ConfigError, match="engine.lfsr.replay = false: the engine replays passes that read"):
-        Engine(_cfg("pool-sign", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False}))
+        Ref(_cfg("pool-sign", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False}))
     # pool replays from the pool alone: its bank has no shadow, whatever the file says
-    assert not Engine(_cfg("pool", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False})).bank.replay
-    assert not Engine(_cfg("pool", "fixed", 2, 4)).bank.replay
-    assert Engine(_cfg("pool-sign", "fixed", 2, 4)).bank.replay
-    eng = Engine(_cfg("pool", "fixed", 2, 4))
+    assert not Ref(_cfg("pool", "fixed", 2, 4).replace(**{"engine.lfsr.replay": False})).bank.replay
+    assert not Ref(_cfg("pool", "fixed", 2, 4)).bank.replay
+    assert Ref(_cfg("pool-sign", "fixed", 2, 4)).bank.replay
+    eng = Fast(_cfg("pool", "fixed", 2, 4))
     with pytest.raises(PezoError):
         eng.step({"start": 1, "d": 1001})
     eng.step({"start": 1, "d": 5})
@@ -421,7 +435,7 @@ START_CASES = [(s, m, b, lanes, bits) for s, m in COMBOS for b in BANKS for lane
                if not (b in ("straddle", "3lanes") and lanes == 16) and _bank_fits(s, m, b, lanes, bits)]
 
 
-def _values(eng: Engine, pass_, beats: int, convert=None) -> list:
+def _values(eng: EngineStream, pass_, beats: int, convert=None) -> list:
     return [v for chunk in eng.values(pass_, convert, beats) for v in chunk.tolist()]
 
 
@@ -433,7 +447,7 @@ def test_start_and_values_equal_step(strategy, mode, bank, lanes, bits):
     cfg = _cfg(strategy, mode, lanes, bits, 16, 4, BANKS[bank])
     ds = [333, 7, 0, 129]
     ref = _reference(cfg, ds)
-    a, b = Engine(cfg), Engine(cfg)
+    a, b = Ref(cfg), Fast(cfg)
     rng = random.Random(bank)
     for t, d in enumerate(ds):
         seen = _pass(a, "start", d, rng, 0.8, 1)["values"]
@@ -455,7 +469,7 @@ def test_start_and_values_equal_step(strategy, mode, bank, lanes, bits):
     ("pool-index", "adaptive", "k63"), ("pool-shift", "fixed", "straddle"), ("none", "fixed", "k63")])
 def test_values_convert_is_applied_to_each_code(strategy, mode, bank):
     cfg = _cfg(strategy, mode, 8, 8, 16, 4, BANKS[bank])
-    eng = Engine(cfg)
+    eng = Fast(cfg)
     codes = eng.passes(2, 555)[1]
     p = eng.start(555, replay=True)
     for convert in (lambda c: c.to(torch.float32) * 0.37,            # negation is a sign-bit flip
@@ -467,14 +481,12 @@ def test_values_convert_is_applied_to_each_code(strategy, mode, bank):
 
 @pytest.mark.parametrize("strategy,mode", COMBOS)
 def test_long_passes_stream_and_equal_batched_steps(strategy, mode, monkeypatch):
-    import pezo.sw.golden.engine as golden_engine
-
     cfg = _cfg(strategy, mode, 8, 8, 16, 4, BANKS["k16" if strategy in ("pool", "pool-sign") else "k63"])
-    batched = Engine(cfg)
+    batched = Fast(cfg)
     want = batched.passes(3, 1000)
     want_replay = batched.replay(1000)
-    monkeypatch.setattr(golden_engine, "STREAM_BEATS", 1)        # every pass through start()/values()
-    streamed = Engine(cfg)
+    monkeypatch.setattr(engine_stream, "STREAM_BEATS", 1)        # every pass through start()/values()
+    streamed = Fast(cfg)
     assert torch.equal(streamed.passes(3, 1000), want)
     assert torch.equal(streamed.replay(1000), want_replay) and torch.equal(want_replay, want[-1])
     assert streamed.registers() == batched.registers()

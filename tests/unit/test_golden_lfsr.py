@@ -1,4 +1,5 @@
-"""The LFSR golden model: bit-exact against the bit-serial reference; run == repeated step."""
+"""The LFSR golden model: the reference bit-exact against the bit-serial reference; the fast
+stream (LfsrStream.run, states_from, out_bits, stream) equal to stepping the reference."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pezo.config import Config
-from pezo.sw.golden.lfsr import LfsrBank, recurrence_lags
+from pezo.lfsr import BankParams
+from pezo.sw.golden import lfsr_stream
+from pezo.sw.golden.lfsr import LfsrBank as _Ref
+from pezo.sw.golden.lfsr_stream import LfsrStream as _Fast
+from pezo.sw.golden.lfsr_stream import recurrence_lags
 
 #: The PeZO engine these tests were written for (the default before Rademacher): uniform
 #: pool-sign, adaptive scale, one 63-bit LFSR with k = 16; the default bank is 31-bit.
@@ -20,6 +25,16 @@ def _cfg(width=16, k=8, lanes=2, structure="galois", replay=True, seed=0x1234):
     return Config().replace(**{**W63, "engine.lfsr.width": width, "engine.lfsr.k": k, "engine.lfsr.lanes": lanes,
                                "engine.lfsr.structure": structure, "engine.lfsr.replay": replay,
                                "engine.lfsr.seed": seed, "engine.reuse.strategy": "pool-index"}).engine.lfsr
+
+
+def Ref(lf):
+    """The reference model (one edge at a time)."""
+    return _Ref(BankParams.from_config(lf))
+
+
+def Fast(lf):
+    """The fast stream."""
+    return _Fast(BankParams.from_config(lf))
 
 
 def _unsigned(t: torch.Tensor, bits: int) -> list[int]:
@@ -35,7 +50,7 @@ def _reference(lf, seed: int, cycles: int) -> list[int]:
 @pytest.mark.parametrize("width,k", [(3, 1), (16, 8), (32, 32), (64, 8), (64, 64), (63, 17)])
 def test_step_matches_bit_serial_reference(width, k, structure):
     lf = _cfg(width, k, 3, structure)
-    g = LfsrBank(lf)
+    g = Ref(lf)
     ref = [_reference(lf, seed, 40) for seed in lf.seeds]
     for c in range(40):
         out = _unsigned(g.step({"en": 1})["out"], k)
@@ -45,7 +60,7 @@ def test_step_matches_bit_serial_reference(width, k, structure):
 @pytest.mark.parametrize("width,k", [(64, 64), (32, 8)])
 def test_run_matches_bit_serial_reference(width, k):
     lf = _cfg(width, k, 4, "fibonacci")
-    out = LfsrBank(lf).run(1000)["out"]
+    out = Fast(lf).run(1000)["out"]
     for lane, seed in enumerate(lf.seeds):
         assert _unsigned(out[:, lane], k) == _reference(lf, seed, 1000)
 
@@ -58,7 +73,7 @@ def test_run_equals_repeated_step(width, structure, lanes, n, data):
     lf = _cfg(width, k, lanes, structure, seed=data.draw(st.integers(1, 2**63)))
     ints = st.lists(st.integers(0, 1), min_size=n, max_size=n)
     en, snap, rest = data.draw(ints), data.draw(ints), data.draw(ints)
-    a, b = LfsrBank(lf), LfsrBank(lf)
+    a, b = Ref(lf), Fast(lf)
     pre = data.draw(st.integers(0, 5))       # some steps first: run continues from any state
     for _ in range(pre):
         a.step({"en": 1, "snapshot": 1})
@@ -73,7 +88,7 @@ def test_run_equals_repeated_step(width, structure, lanes, n, data):
 
 
 def test_replay_reproduces_a_pass():
-    g = LfsrBank(_cfg(32, 32, 2))
+    g = Fast(_cfg(32, 32, 2))
     g.run(17)
     n = 100
     snap = torch.zeros(n, dtype=torch.int64)
@@ -82,7 +97,7 @@ def test_replay_reproduces_a_pass():
     g.step({"restore": 1})
     # the cycle after restore shows the pass's first value; replaying gives the same pass
     again = [g.outputs()["out"]] + [g.step({"en": 1})["out"] for _ in range(n - 1)]
-    before_first = LfsrBank(_cfg(32, 32, 2))
+    before_first = Fast(_cfg(32, 32, 2))
     before_first.run(17)
     assert torch.equal(before_first.outputs()["out"], again[0])
     assert torch.equal(torch.stack(again[1:]), first[: n - 1])
@@ -90,14 +105,14 @@ def test_replay_reproduces_a_pass():
 
 def test_without_replay_snapshot_and_restore_are_ignored():
     lf = _cfg(16, 8, 1, replay=False)
-    a, b = LfsrBank(lf), LfsrBank(lf)
+    a, b = Ref(lf), Fast(lf)
     for _ in range(10):
         assert torch.equal(a.step({"en": 1, "restore": 1})["out"], b.step({"en": 1})["out"])
 
 
 def test_long_run_is_uniform():
     lf = _cfg(32, 32, 2)
-    out = LfsrBank(lf).run(200_000)["out"]
+    out = Fast(lf).run(200_000)["out"]
     assert out.shape == (200_000, 2)
     # 32-bit uniform outputs: mean of the top bit close to 1/2
     assert abs(((out >> 31) & 1).double().mean().item() - 0.5) < 0.01
@@ -107,7 +122,7 @@ def test_long_run_is_uniform():
 
 def _stepped_states(lf, n: int, pre: int = 3) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The state after ``pre`` enabled cycles, and the states of the next ``n`` cycles, one step each."""
-    g = LfsrBank(lf)
+    g = Ref(lf)
     for _ in range(pre):
         g.step({"en": 1})
     start = g.state.clone()
@@ -142,13 +157,11 @@ def test_recurrence_lags_hold_for_every_state(width, k, structure, sparse):
     (63, 16, 1, "galois"), (31, 16, 2, "galois"), (63, 63, 1, "galois"), (64, 64, 1, "galois"),
     (16, 5, 3, "fibonacci"), (32, 7, 3, "galois")])
 def test_states_from_and_out_bits_equal_stepping(width, k, lanes, structure, monkeypatch):
-    import pezo.sw.golden.lfsr as golden_lfsr
-
-    monkeypatch.setattr(golden_lfsr, "_WIDE_MIN", 64)        # the 16-bit tables on these short runs
+    monkeypatch.setattr(lfsr_stream, "_WIDE_MIN", 64)        # the 16-bit tables on these short runs
     lf = _cfg(width, k, lanes, structure)
     n = 1500
     start, states = _stepped_states(lf, n)
-    bank = LfsrBank(lf)
+    bank = Fast(lf)
     ref = torch.stack(states)
     assert torch.equal(bank.states_from(start, n), ref)
     out = bank._out(ref)
@@ -166,7 +179,7 @@ def test_states_from_and_out_bits_equal_stepping(width, k, lanes, structure, mon
 @pytest.mark.parametrize("n", [0, 1, 37])
 def test_stream_is_run_with_snapshot_on_the_first_edge(n):
     lf = _cfg(63, 16, 2)
-    a, b = LfsrBank(lf), LfsrBank(lf)
+    a, b = Fast(lf), Fast(lf)
     a.run(5)
     b.run(5)
     en = torch.ones(max(n, 1), dtype=torch.int64)
@@ -175,6 +188,6 @@ def test_stream_is_run_with_snapshot_on_the_first_edge(n):
     snap[0] = 1
     a.run(max(n, 1), {"en": en, "snapshot": snap})
     first = b.stream(n)
-    assert torch.equal(first, LfsrBank(lf).run(5)["state"][-1])     # the state at position 5
+    assert torch.equal(first, Fast(lf).run(5)["state"][-1])     # the state at position 5
     for field in ("state", "shadow", "pos", "shadow_pos"):
         assert torch.equal(torch.as_tensor(getattr(a, field)), torch.as_tensor(getattr(b, field))), field

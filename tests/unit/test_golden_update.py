@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pezo import fixed
 from pezo.config import Config, ConfigError
 from pezo.sw.golden.update import FloatReference, Update, pack_word
+from pezo.sw.golden.update_stream import UpdateStream
 from pezo.update_rules import Cmd, Op, UpdateRules
 
 
@@ -69,6 +70,16 @@ def test_unit_codes_need_no_multiplier(s, frac, eps_shift):
         assert r.delta(z) == z * (1 << (12 - eps_shift))
 
 
+
+def Ref(cfg: Config) -> Update:
+    """The reference model (one edge at a time)."""
+    return Update(UpdateRules.from_config(cfg))
+
+
+def Fast(cfg: Config) -> UpdateStream:
+    """The whole-pass model (which keeps the reference's step)."""
+    return UpdateStream(UpdateRules.from_config(cfg))
+
 def test_rules_for_the_rademacher_configuration():
     r = UpdateRules.from_config(Config().replace(**{"engine.source": "rademacher", "engine.value_bits": 2,
                                                       "engine.reuse.strategy": "none",
@@ -111,7 +122,7 @@ def _host_steps(g: Update, d: int, scalars, rng: random.Random, stall: float):
 def test_step_equals_vectorised_passes_under_stalls(changes):
     cfg = _cfg(**changes)
     rng = random.Random(5)
-    a, b = Update(cfg), Update(cfg)
+    a, b = Ref(cfg), Fast(cfg)
     r = a.r
     d = r.depth - 2
     init = [rng.randrange(r.lo, r.hi + 1) for _ in range(r.depth)]
@@ -134,7 +145,7 @@ def test_step_equals_vectorised_passes_under_stalls(changes):
                                      {"update.memory": "spram", "engine.lanes": 4},
                                      {**PEZO, "update.memory": "spram", "engine.lanes": 1, "update.depth": 40}])
 def test_pass_cycles_formula(changes):
-    g = Update(_cfg(**changes))
+    g = Ref(_cfg(**changes))
     for d in (0, 1, 7, 8, 9, 40):
         for op, n in _host_steps(g, d, [5], random.Random(1), stall=0.0):
             assert n == g.pass_cycles(op, d), (d, op)
@@ -151,7 +162,7 @@ def test_pass_cycles_formula(changes):
 def test_spram_takes_beats_three_on_three_off(changes):
     """Single port: a beat is never taken in a cycle whose edge writes a word (three cycles
     after it was taken), so beats go three on, three off: half rate."""
-    g = Update(_cfg(**{**changes, "update.memory": "spram", "engine.lanes": 4}))
+    g = Ref(_cfg(**{**changes, "update.memory": "spram", "engine.lanes": 4}))
     g.step({"cmd": Cmd.PASS, "op": Op.PLUS, "d": 64})
     accepts = []
     while g.running:
@@ -165,14 +176,14 @@ def test_spram_takes_beats_three_on_three_off(changes):
 
 
 def test_d_is_clamped_to_the_memory():
-    g = Update(_cfg())
+    g = Fast(_cfg())
     g.step({"cmd": Cmd.SCALAR, "wdata": 1 << 12})
     g.zo_step(10_000, 1 << 12)
     assert g.theta.abs().sum() > 0 and g._z.numel() == 64
 
 
 def test_sticky_overflow_and_clear():
-    g = Update(_cfg())
+    g = Fast(_cfg())
     r = g.r
     g.step({"cmd": Cmd.WRITE, "addr": 0, "wdata": pack_word([r.hi] * r.lanes, r.W)})
     g.run_pass(Op.PLUS, 8)
@@ -186,7 +197,7 @@ def test_sticky_overflow_and_clear():
 @pytest.mark.parametrize("mode", ["adaptive", "fixed", "rademacher"])
 def test_fixed_point_within_the_stated_bound_of_the_float_reference(mode):
     cfg = _cfg(**({} if mode == "rademacher" else {**PEZO, "engine.scale.mode": mode}))
-    g, ref = Update(cfg), FloatReference(cfg)
+    g, ref = Fast(cfg), FloatReference(UpdateRules.from_config(cfg))
     r = g.r
     rng = random.Random(3)
     init = [rng.randrange(-(1 << r.F), 1 << r.F) for _ in range(r.depth)]
@@ -230,7 +241,7 @@ INVALID = [
 def test_memory_must_suit_the_engine(changes, message):
     cfg = Config().replace(**changes)                # valid at load: checked when built
     with pytest.raises(ConfigError, match=re.escape(message)):
-        Update(cfg)
+        Ref(cfg)
 
 
 @pytest.mark.parametrize("changes,message", [
@@ -252,7 +263,7 @@ def test_standard_stimulus_is_one_whole_zo_step_without_stalls(changes):
 
     cfg = _cfg(**changes)
     t = standard_stimulus(cfg)
-    g = Update(cfg)
+    g = Ref(cfg)
     r = g.r
     cmds = t.inputs["cmd"]
     assert cmds[:r.words] == [Cmd.WRITE] * r.words and t.inputs["addr"][:r.words] == list(range(r.words))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pezo import designs
+from pezo.app import designs
 from pezo.config import Config
 
 #: The reserved words of IEEE 1800-2017 (SystemVerilog, Annex B), which include every Verilog-2005

@@ -9,7 +9,7 @@ from torch import nn
 
 from pezo.config import Config, load
 from pezo.errors import PezoError
-from pezo.sw.golden.engine import Engine
+from pezo.sw.golden.engine_stream import EngineStream
 from pezo.sw.zo import tasks
 from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
 from pezo.sw.zo.source import EngineSource, GaussianSource, code_scale, codes_to_z
@@ -65,7 +65,7 @@ def test_engine_z_has_unit_spread(name):
     cfg = load(CONFIGS / f"{name}.toml")
     # A pool's sample mean (std 1/8 for 64 entries) offsets every value of its step, and
     # pool-shift keeps 56 of 64 entries from step to step: the mean converges slowly.
-    z = codes_to_z(Engine(cfg).passes(64, 2000), cfg)
+    z = codes_to_z(EngineStream(cfg.engine.params).passes(64, 2000), cfg)
     assert abs(float(z.std()) - 1) < 0.05 and abs(float(z.mean())) < 0.15
 
 
@@ -83,7 +83,7 @@ def test_engine_source_is_exactly_engine_passes(name):
     # are regenerated from the registers saved at their block's start.
     cfg = load(CONFIGS / f"{name}.toml")
     d, n = 101, 150
-    ref = Engine(cfg).passes(n, d)
+    ref = EngineStream(cfg.engine.params).passes(n, d)
     src = EngineSource(cfg, d, keep=14)
     for t in range(n):
         assert src.next() == t
@@ -99,7 +99,7 @@ def test_engine_source_raises_max_params():
     cfg = load(CONFIGS / "pool-index.toml").replace(**{"engine.max_params": 16})
     src = EngineSource(cfg, 100)
     src.next()
-    assert torch.equal(src.codes(0).to(torch.int64), Engine(cfg.replace(**{"engine.max_params": 100})).passes(1, 100)[0])
+    assert torch.equal(src.codes(0).to(torch.int64), EngineStream(cfg.replace(**{"engine.max_params": 100}).engine.params).passes(1, 100)[0])
 
 
 RECOMMENDED = {"engine.lfsr.width": 63, "engine.lfsr.k": 16, "engine.scale.mode": "adaptive"}
@@ -173,7 +173,7 @@ def test_pezo_in_chunks_is_bit_exact_with_whole_z(name, changes):
     opt = MeZO(a, nn.functional.mse_loss, lr, eps, source=EngineSource(cfg, d, stream=True))
     for _ in range(steps):
         opt.step(x, y)
-    codes = Engine(cfg.replace(**{"engine.max_params": d})).passes(steps, d)
+    codes = EngineStream(cfg.replace(**{"engine.max_params": d}).engine.params).passes(steps, d)
     _full_z_reference(b, nn.functional.mse_loss, x, y, lambda t: codes_to_z(codes[t], cfg), steps, lr, eps)
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.equal(pa, pb)
@@ -213,7 +213,7 @@ def test_pezo_steps_along_exactly_the_engine_pass():
     theta0 = _flat(m).double()
     opt = PeZO(m, _sq, cfg, lr=lr, eps=eps)
     opt.step(None, target)
-    z = codes_to_z(Engine(cfg).passes(1, d)[0], cfg).double()
+    z = codes_to_z(EngineStream(cfg.engine.params).passes(1, d)[0], cfg).double()
     g = (float(_sq(theta0 + eps * z, target)) - float(_sq(theta0 - eps * z, target))) / (2 * eps)
     assert torch.allclose(_flat(m).double(), theta0 - lr * g * z, atol=2e-4)
 

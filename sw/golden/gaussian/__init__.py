@@ -10,22 +10,23 @@ import importlib
 
 import torch
 
-from pezo.config import Config, EngineConfig
+from pezo.engine_params import EngineParams
 from pezo.gaussian import MODULES, spec, units
-from pezo.sw.golden.lfsr import FieldReader, LfsrBank
+from pezo.sw.golden.fields import FieldReader
 
 
-def sampler(e: EngineConfig):
-    """The golden unit of ``e.source``: ``sampler(fields) -> int64 [n, outputs]``."""
-    return importlib.import_module(f"pezo.sw.golden.gaussian.{MODULES[e.source]}").Sampler(e)
+def sampler(params: EngineParams):
+    """The golden unit of the engine's Gaussian source: ``sampler(fields) -> int64 [n, outputs]``."""
+    return importlib.import_module(f"pezo.sw.golden.gaussian.{MODULES[params.engine.source]}").Sampler(params)
 
 
 class BeatValues:
     """Values [nb, L] of the beats loaded from bank words [nb, bank lanes] (one word per beat)."""
 
-    def __init__(self, e: EngineConfig):
+    def __init__(self, params: EngineParams):
+        e = params.engine
         self.e, self.spec, self.units = e, spec(e), units(e)
-        self.sample = sampler(e)
+        self.sample = sampler(params)
         self.reader = FieldReader(e.lfsr.k)
 
     def __call__(self, words: torch.Tensor) -> torch.Tensor:
@@ -36,14 +37,3 @@ class BeatValues:
             pos += w
         flat = self.sample([f.reshape(-1) for f in fields])          # [nb*units, outputs], unit-major per beat
         return flat.view(nb, self.units * s.outputs)[:, :self.e.lanes]
-
-
-def stream(cfg: Config, beats: int) -> torch.Tensor:
-    """Values [beats, L] of a bank advancing every cycle from reset (no engine around it)."""
-    e = cfg.engine
-    e.check_bank()
-    # row c of run() is the state after edge c; en is low in cycle 0, so row c is the word the
-    # bank shows during cycle c of a free run
-    en = torch.ones(beats, dtype=torch.int64)
-    en[0] = 0
-    return BeatValues(e)(LfsrBank(e.lfsr).run(beats, {"en": en})["out"])

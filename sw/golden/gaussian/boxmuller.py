@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
 from pezo.gaussian import code_limit
-from pezo.gaussian.boxmuller import f_table, params, sin_table
+from pezo.gaussian.boxmuller import f_table, sin_table
+from pezo.gaussian.boxmuller import params as unit_params
 
 
 class Sampler:
@@ -18,12 +19,14 @@ class Sampler:
 
     Parameters
     ----------
-    e : EngineConfig
-        Only ``value_bits`` matters.
+    params : EngineParams
+        The engine's parameters object; of its configuration (``params.engine``):
+        only ``value_bits`` matters.
     """
 
-    def __init__(self, e: EngineConfig):
-        self.p = params(e.value_bits)
+    def __init__(self, params: EngineParams):
+        e = params.engine
+        self.p = unit_params(e.value_bits)
         self.lim = code_limit(e.value_bits)
         fv, fd = f_table(e.value_bits).unpack()
         sv, sd = sin_table(e.value_bits).unpack()

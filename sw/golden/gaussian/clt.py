@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
 from pezo.gaussian import code_limit
 from pezo.gaussian.clt import plan_of
 
@@ -16,11 +16,13 @@ class Sampler:
 
     Parameters
     ----------
-    e : EngineConfig
-        ``e.value_bits`` and ``e.gaussian.clt_terms`` select the plan.
+    params : EngineParams
+        The engine's parameters object; of its configuration (``params.engine``):
+        ``value_bits`` and ``gaussian.clt_terms`` select the plan.
     """
 
-    def __init__(self, e: EngineConfig):
+    def __init__(self, params: EngineParams):
+        e = params.engine
         self.plan = plan_of(e)
         self.limit = code_limit(e.value_bits)
 

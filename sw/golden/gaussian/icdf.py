@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pezo.config import EngineConfig
+from pezo.engine_params import EngineParams
 from pezo.gaussian.icdf import Params, params_of, poly_eval, tables
 
 
@@ -13,11 +13,13 @@ class Sampler:
 
     Parameters
     ----------
-    e : EngineConfig
+    params : EngineParams
+        The engine's parameters object; of its configuration (``params.engine``):
         ``value_bits`` and ``gaussian.icdf_*`` select :class:`pezo.gaussian.icdf.Params`.
     """
 
-    def __init__(self, e: EngineConfig):
+    def __init__(self, params: EngineParams):
+        e = params.engine
         self.p = params_of(e)
         tab = tables(self.p)
         self.clamp = tab.clamp

