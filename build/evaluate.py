@@ -117,8 +117,13 @@ def evaluate(design, cfg, *, target: str, seeds: Sequence[int], work_dir: Path,
     """
     rep = synthesize(lambda: design.component(cfg), design=design.name, target=target,
                      seeds=list(seeds), out_dir=work_dir, config_digest=design.digest(cfg),
-                     progress=progress, extra=design.extras(cfg), cache=cache)
-    rep["power"] = power_of(design, cfg, target, Path(work_dir), cache=cache, progress=progress)
+                     progress=progress, extra=design.extras(cfg), cache=cache,
+                     sources=getattr(design, "sources", ()))
+    if design.stimulus is None:
+        # an external core without a stimulus: no estimate, and the report says why
+        rep["power"] = {"none": "no stimulus given (--stimulus): power not estimated"}
+    else:
+        rep["power"] = power_of(design, cfg, target, Path(work_dir), cache=cache, progress=progress)
     # The configuration's own report.json then holds its power estimate too.
     write_atomic(Path(work_dir) / "report.json", json.dumps(rep, indent=2) + "\n")
     return rep

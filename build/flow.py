@@ -29,7 +29,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +95,24 @@ def _verilog(make_component: Callable[[], wiring.Component], top: str, top_h: st
     return core_v, harness_v, harness
 
 
+def _copy_sources(sources: Sequence[Path], out: Path) -> tuple[tuple[str, ...], str]:
+    """A design's own Verilog files (an external core) copied into ``out``, where yosys reads them
+    by relative name; their names and their text (for the cache key)."""
+    names, texts = [], []
+    for i, src in enumerate(sources):
+        try:
+            text = Path(src).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PezoError(f"cannot read Verilog {src}: {getattr(exc, 'strerror', None) or exc}") from None
+        name = f"src{i}_{Path(src).name}"
+        (out / name).write_text(text)
+        names.append(name)
+        texts.append(f"{name}\0{text}")
+    return tuple(names), "\0".join(texts)
+
+
 def _synth(design: str, tgt: Target, top: str, top_h: str, out: Path, synth_key: dict, cache: Cache | None,
-           times: dict[str, float], say: Callable[[str], None]) -> tuple[dict, bool]:
+           times: dict[str, float], say: Callable[[str], None], sources: tuple[str, ...]) -> tuple[dict, bool]:
     """Both yosys runs, or their cached result: resources, commands used, tool versions, and
     whether it came from the cache."""
     cached = cache.get("synth", synth_key, files_to=out) if cache else None
@@ -108,7 +124,8 @@ def _synth(design: str, tgt: Target, top: str, top_h: str, out: Path, synth_key:
                 "harness_synth": cached.get("harness_synth", tgt.synth),
                 "core_synth": cached.get("core_synth", tgt.synth), "tools": cached["tools"]}, True
     try:
-        (resources, c_synth), (h_resources, h_synth) = run.synth_design(design, tgt, top, top_h, out, times, say)
+        (resources, c_synth), (h_resources, h_synth) = run.synth_design(design, tgt, top, top_h, out, times, say,
+                                                                        sources)
     except PezoError as exc:
         # A crash of the WebAssembly build is deterministic for this input and tool build
         # (both in the key), so it is cached like a result; other failures are not.
@@ -163,6 +180,7 @@ def synthesize(
     progress: Callable[[str], None] | None = None,
     extra: dict[str, Any] | None = None,
     cache: Cache | None = None,
+    sources: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """Synthesise a core, place and route it in a scan harness and write its report.
 
@@ -192,6 +210,9 @@ def synthesize(
         frequency, device arguments, nextpnr fingerprint), so adding a seed runs only that
         seed and a fully cached run calls no tool. "Does not fit" and a crash of the
         WebAssembly build are cached too (deterministic for the same input and tool).
+    sources : sequence of Path, optional
+        Verilog files the component instantiates (an external core, :mod:`pezo.build.external`):
+        copied into ``out_dir``, read by both yosys runs, and part of the cache key.
 
     Returns
     -------
@@ -224,6 +245,7 @@ def synthesize(
     top_h = f"{top}_harness"
     t0 = time.perf_counter()
     core_v, harness_v, harness = _verilog(make_component, top, top_h, target, out)
+    src_names, src_text = _copy_sources(sources, out)
     times["verilog"] = time.perf_counter() - t0
 
     # The Verilog hashes see code changes in hw/ that the configuration digest cannot.
@@ -231,7 +253,9 @@ def synthesize(
                  "config_digest": config_digest, "verilog": digest(core_v),
                  "harness": digest(harness_v), "synth": tgt.synth,
                  "yosys": tools.fingerprint(tools.find("yosys"))}
-    syn, synth_hit = _synth(design, tgt, top, top_h, out, synth_key, cache, times, say)
+    if src_names:
+        synth_key["sources"] = digest(src_text)
+    syn, synth_hit = _synth(design, tgt, top, top_h, out, synth_key, cache, times, say, src_names)
     resources, h_resources = syn["resources"], syn["harness_resources"]
     c_synth, h_synth = syn["core_synth"], syn["harness_synth"]
     overhead = {k: h_resources[k] - resources[k] for k in ("LUT", "FF")}
@@ -278,6 +302,7 @@ def synthesize(
         "tools": syn["tools"],
         "files": {
             "verilog": f"{top}.v",
+            **({"sources": list(src_names)} if src_names else {}),
             "harness_verilog": f"{top_h}.v",
             "harness_netlist": f"{top_h}.json",
             "netlist_verilog": NETLIST_V,

@@ -60,23 +60,27 @@ _HAS_ENGINE = ("engine", "update")
 
 
 def row(name: str, cfg, rep: dict[str, Any]) -> dict[str, Any]:
-    """One table row from an :func:`evaluate` report."""
-    e = cfg.engine
+    """One table row from an :func:`evaluate` report (``cfg`` None: an external core)."""
     res, pw, extra = rep["resources"], rep["power"], rep.get("extra") or {}
+    if cfg is None:
+        ext = extra.get("external", {})
+        about = {"source": f"external ({ext.get('top', '?')})", "strategy": "-", "scale": "-", "lanes_x_bits": "-"}
+    else:
+        e = cfg.engine
+        about = {"source": e.source if rep["design"] != "lfsr" else "lfsr",
+                 "strategy": e.reuse.strategy if rep["design"] in _HAS_ENGINE else "-",
+                 "scale": e.scale.mode if rep["design"] in _HAS_ENGINE else "-",
+                 "lanes_x_bits": f"{e.lanes}x{e.value_bits}" if rep["design"] in _HAS_ENGINE
+                 else f"{e.lfsr.lanes}x{e.lfsr.k}"}
     return {
-        "name": name, "design": rep["design"], "target": rep["target"],
-        "source": e.source if rep["design"] != "lfsr" else "lfsr",
-        "strategy": e.reuse.strategy if rep["design"] in _HAS_ENGINE else "-",
-        "scale": e.scale.mode if rep["design"] in _HAS_ENGINE else "-",
-        "lanes_x_bits": f"{e.lanes}x{e.value_bits}" if rep["design"] in _HAS_ENGINE
-        else f"{e.lfsr.lanes}x{e.lfsr.k}",
+        "name": name, "design": rep["design"], "target": rep["target"], **about,
         **{k: res[k] for k in ("LUT", "FF", "carry", "BRAM", "SPRAM", "DSP", "DPRAM")},
         "fmax_mhz": round(rep["fmax_mhz"], 1),
         "fmax_mhz_per_seed": rep["fmax_mhz_per_seed"],
         "seeds": rep["seeds"],
-        "dynamic_uw": pw["dynamic_uw"], "total_uw": pw["total_uw"],
-        "energy_pj_per_cycle": pw["energy_pj_per_cycle"],
-        "toggles_per_cycle": pw["toggles_per_cycle"],
+        "dynamic_uw": pw.get("dynamic_uw"), "total_uw": pw.get("total_uw"),
+        "energy_pj_per_cycle": pw.get("energy_pj_per_cycle"),
+        "toggles_per_cycle": pw.get("toggles_per_cycle"),
         "fresh_bits_per_cycle": fresh_bits_per_cycle(extra),
         "config_digest": rep["config_digest"], "verilog_sha256": rep["verilog_sha256"],
         "power": pw, "tools": rep["tools"],
@@ -191,8 +195,9 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
 
     Parameters
     ----------
-    configs : sequence of (name, path or None, Config)
-        The configurations, in table order.
+    configs : sequence of (name, path or None, Config or None[, design])
+        The configurations, in table order; an entry with its own design (an external core,
+        :class:`pezo.build.external.ExternalDesign`, whose Config is None) is evaluated as that.
     design : pezo.app.designs.Design
     target : str
     baseline : int
@@ -215,12 +220,13 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
         raise PezoError(f"unknown target {target!r}; allowed: {', '.join(TARGETS)}")
     t0 = time.perf_counter()
     rows = []
-    for i, (name, path, cfg) in enumerate(configs, start=1):
+    entries = [(name, path, cfg, own[0] if own else design) for name, path, cfg, *own in configs]
+    for i, (name, path, cfg, d) in enumerate(entries, start=1):
         where = str(path) if path is not None else name
         progress(f"[{i}/{len(configs)}] {name} on {target}")
         try:
-            rep = evaluate(design, cfg, target=target, seeds=seeds,
-                           work_dir=Path(work_root) / design.name / target / design.digest(cfg),
+            rep = evaluate(d, cfg, target=target, seeds=seeds,
+                           work_dir=Path(work_root) / d.name / target / d.digest(cfg),
                            cache=cache, progress=progress)
         except PezoError as exc:
             raise PezoError(f"{where}: {exc}") from None
@@ -232,8 +238,8 @@ def compare(configs: Sequence[tuple[str, Path | None, Any]], *, design, target: 
         "baseline": base["name"], "seeds": list(seeds), "ref_mhz": power.REF_MHZ,
         # two digests, each labelled: the whole configuration, and the sections the design is
         # built from (which keys the cache and names the flow's folder)
-        "configs": [{"name": n, "path": str(p) if p else None, "config_digest": c.digest(),
-                     "design_digest": design.digest(c)} for n, p, c in configs],
+        "configs": [{"name": n, "path": str(p) if p else None, "config_digest": c.digest() if c else None,
+                     "design_digest": d.digest(c)} for n, p, c, d in entries],
         "tools": rows[0]["tools"], "rows": rows,
         "time_s": round(time.perf_counter() - t0, 2),
     }
@@ -264,8 +270,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "the baseline. Block RAM and DSP are counted in their own columns.",
         "",
         "Energy per cycle by part (pJ): " + "; ".join(
-            f"{r['name']}: " + ", ".join(f"{k} {v:g}" for k, v in
-                                        r["power"]["energy_pj_per_cycle_by_part"].items())
+            f"{r['name']}: " + (", ".join(f"{k} {v:g}" for k, v in r["power"]["energy_pj_per_cycle_by_part"].items())
+                                if "energy_pj_per_cycle_by_part" in r["power"] else r["power"].get("none", "n/a"))
             for r in rows),
         "",
         f"Tools: {tools}.",

@@ -24,6 +24,11 @@ __all__ = ["DoesNotFit", "abc9_reintegrate_failed", "place", "run_tool", "synth_
            "synth_harness"]
 
 
+def _read(sources: tuple[str, ...]) -> str:
+    """The script lines reading a design's own Verilog files (external cores), before pezo's."""
+    return "".join(f"read_verilog -sv {name}\n" for name in sources)
+
+
 def run_tool(step: str, short: str, args: list[str], cwd: Path, log_name: str) -> None:
     """Run one tool with its combined output in ``cwd/log_name``; raise PezoError on failure.
 
@@ -61,7 +66,7 @@ def run_tool(step: str, short: str, args: list[str], cwd: Path, log_name: str) -
 
 
 def synth_design(design: str, tgt: Target, top: str, top_h: str, out: Path, times: dict[str, float],
-                 say: Callable[[str], None]) -> tuple[tuple[dict[str, Any], str], tuple[dict[str, Any], str]]:
+                 say: Callable[[str], None], sources: tuple[str, ...] = ()) -> tuple[tuple[dict[str, Any], str], tuple[dict[str, Any], str]]:
     """Synthesise the core (resources, mapped netlist) and the harness (netlist for nextpnr);
     each with the synthesis command used.
 
@@ -71,15 +76,16 @@ def synth_design(design: str, tgt: Target, top: str, top_h: str, out: Path, time
     update systems (pool engines with the three-stage datapath).
     """
     try:
-        core = (synth_core(design, tgt, tgt.synth, top, out, times, say), tgt.synth)
+        core = (synth_core(design, tgt, tgt.synth, top, out, times, say, sources=sources), tgt.synth)
     except PezoError:
         if not abc9_reintegrate_failed(out / "yosys_core.log"):
             raise
         say(f"yosys: core hit yosys' ABC9 re-import assertion (see {out / 'yosys_core.log'}); "
             f"retrying with `{tgt.synth} -dff`")
         synth = f"{tgt.synth} -dff"
-        core = (synth_core(design, tgt, synth, top, out, times, say, log="yosys_core_fallback.log"), synth)
-    return core, synth_harness(tgt, top_h, out, times, say)
+        core = (synth_core(design, tgt, synth, top, out, times, say, log="yosys_core_fallback.log",
+                           sources=sources), synth)
+    return core, synth_harness(tgt, top_h, out, times, say, sources=sources)
 
 
 #: The pass (ABC9's re-import of its mapping) in which yosys 0.70 asserts on some netlists.
@@ -100,7 +106,7 @@ def abc9_reintegrate_failed(log: Path) -> bool:
 
 
 def synth_harness(tgt: Target, top_h: str, out: Path, times: dict[str, float],
-                   say: Callable[[str], None]) -> tuple[dict[str, Any], str]:
+                  say: Callable[[str], None], sources: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
     """Synthesise ``out/<top_h>.v`` to ``<top_h>.json`` for nextpnr; returns its resources and
     the synthesis command used.
 
@@ -117,7 +123,7 @@ def synth_harness(tgt: Target, top_h: str, out: Path, times: dict[str, float],
     log_name, step = "yosys_harness.log", "yosys (harness)"
     t0 = time.perf_counter()
     for attempt in range(2):
-        script = (f"read_verilog {top_h}.v\n"
+        script = (_read(sources) + f"read_verilog {top_h}.v\n"
                   f"{synth} -top {top_h} -json {top_h}.json\n"
                   "tee -q -o stat_harness.json stat -json\n")
         (out / "yosys_harness.ys").write_text(script)
@@ -137,13 +143,13 @@ def synth_harness(tgt: Target, top_h: str, out: Path, times: dict[str, float],
     return classify(h_cells, tgt), synth
 
 
-def synth_core(design: str, tgt: Target, synth: str, top: str, out: Path,
-                times: dict[str, float], say: Callable[[str], None], log: str = "yosys_core.log") -> dict[str, Any]:
+def synth_core(design: str, tgt: Target, synth: str, top: str, out: Path, times: dict[str, float],
+               say: Callable[[str], None], log: str = "yosys_core.log", sources: tuple[str, ...] = ()) -> dict[str, Any]:
     """Synthesise ``out/<top>.v`` alone: resources from ``stat``, and the mapped netlist."""
     say(f"yosys: core {design} ({synth})")
     # The mapped core is also written with plain net names (rename -hide, -enumerate) as
     # Verilog and JSON: the power estimate simulates it (pezo.build.power).
-    script = (f"read_verilog {top}.v\n"
+    script = (_read(sources) + f"read_verilog {top}.v\n"
               f"{synth} -top {top}\n"
               "tee -q -o stat.json stat -json\n"
               "rename -hide w:* c:*\n"

@@ -169,7 +169,7 @@ def flow_versions() -> dict[str, str]:
 ABORTED = "the tool aborted"
 
 
-def first_error(log: Path, pattern: str = r"^ERROR:") -> str:
+def first_error(log: Path, pattern: str = r"(^|: )ERROR:") -> str:
     """The first line of ``log`` matching ``pattern`` (at most 300 characters), or what a
     WebAssembly trap in it means; ``""`` if there is neither (or no log)."""
     try:

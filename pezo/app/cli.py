@@ -126,26 +126,59 @@ def cmd_sim(args) -> int:
     return 0
 
 
+def _external(args):
+    """The external core of ``--verilog FILE... --top NAME`` (its ports read by yosys), or None."""
+    if not args.verilog:
+        for opt in ("top", "stimulus"):
+            if getattr(args, opt):
+                raise PezoError(f"--{opt} describes an external core: give its files with --verilog")
+        return None
+    if not args.top:
+        raise PezoError("--verilog needs --top NAME, the module to synthesise")
+    from pezo.build import external
+
+    name = args.name or args.top
+    return external.load(name, [Path(f) for f in args.verilog], args.top,
+                         check_dir(OUT / "external" / name, parents=True), clock=args.clock, reset=args.reset,
+                         stimulus=Path(args.stimulus) if args.stimulus else None)
+
+
 def cmd_synth(args) -> int:
     from pezo.build.cache import Cache
+    from pezo.build.evaluate import evaluate
     from pezo.build.flow import synthesize
 
     from . import designs
 
-    design = designs.get(args.design)
-    cfg = _load(args.config)
     if args.seeds < 1:
         raise PezoError(f"--seeds must be at least 1, got {args.seeds}")
-    out_dir = check_dir(args.out) if args.out else check_dir(OUT / design.name / args.target, parents=True)
+    if args.verilog and (args.design or args.config):
+        raise PezoError("give either a DESIGN (with --config) or --verilog FILE... --top NAME, not both")
+    if not args.verilog and not args.design:
+        raise PezoError(f"give a DESIGN ({', '.join(sorted(designs.DESIGNS))}) or --verilog FILE... --top NAME")
+    design = designs.get(args.design) if args.design else None
+    cfg = _load(args.config) if design else None
+    out_dir = check_dir(args.out) if args.out else \
+        check_dir(OUT / (design.name if design else f"external/{args.name or args.top or 'core'}") / args.target,
+                  parents=True)
     cache = None if args.no_cache else Cache(_cache_dir(args.cache))
+    ext = _external(args)
+    seeds = list(range(1, args.seeds + 1))
     # built in a fresh folder beside out_dir, swapped in when complete: the previous report
     # stays until then, and no log of an earlier run survives beside the new one
     with locked(out_dir), staged_dir(out_dir) as work:
-        report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
-                            seeds=list(range(1, args.seeds + 1)), out_dir=work,
-                            config_digest=design.digest(cfg), progress=_progress, extra=design.extras(cfg),
-                            cache=cache)
+        if ext is not None:
+            report = evaluate(ext, None, target=args.target, seeds=seeds, work_dir=work, cache=cache,
+                              progress=_progress)
+        else:
+            report = synthesize(lambda: design.component(cfg), design=design.name, target=args.target,
+                                seeds=seeds, out_dir=work, config_digest=design.digest(cfg), progress=_progress,
+                                extra=design.extras(cfg), cache=cache)
     print(_synth_summary(report))
+    if ext is not None:
+        pw = report["power"]
+        print(f"power: {pw['dynamic_uw']:g} µW dynamic at {pw['f_mhz']:g} MHz (estimate, "
+              f"{pw['toggles_per_cycle']:g} toggles/cycle)" if "dynamic_uw" in pw else f"power: {pw['none']}")
     print(f"report: {out_dir / 'report.md'} and {out_dir / 'report.json'}")
     return 0
 
@@ -188,6 +221,8 @@ def cmd_report_compare(args) -> int:
     design = designs.get(args.design)
     if args.seeds < 1:
         raise PezoError(f"--seeds must be at least 1, got {args.seeds}")
+    if not args.configs and not args.verilog:
+        raise PezoError("give at least one CONFIG (or an external core with --verilog FILE... --top NAME)")
     paths = [Path(p) for p in args.configs]
     baseline = 0
     if args.baseline:
@@ -201,9 +236,14 @@ def cmd_report_compare(args) -> int:
     names = [n for n, _p, _c in configs]
     if len(set(names)) != len(names):
         configs = [(str(p), p, c) for _n, p, c in configs]
-    tag = "-".join(dict.fromkeys(p.stem for _n, p, _c in configs))
+    ext = _external(args)
+    if ext is not None:
+        if ext.name in [n for n, _p, _c in configs]:
+            raise PezoError(f"--name {ext.name} is already the name of a CONFIG; choose another")
+        configs.append((ext.name, None, None, ext))
+    tag = "-".join(dict.fromkeys(p.stem if p else n for n, p, *_ in configs))
     if len(tag) > 60:
-        tag = f"{len(configs)}configs-" + report.digest([c.digest() for _n, _p, c in configs])[:10]
+        tag = f"{len(configs)}configs-" + report.digest([c.digest() if c else n for n, _p, c, *_ in configs])[:10]
     out = check_dir(args.out) if args.out else \
         check_dir(OUT / "report" / f"{design.name}-{args.target}-{tag}", parents=True)
     work_root = check_dir(OUT / "flows", parents=True)
@@ -268,6 +308,19 @@ def _flow_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="run every tool, store nothing")
 
 
+def _external_args(p: argparse.ArgumentParser) -> None:
+    """Options naming an external Verilog core (pezo.build.external)."""
+    p.add_argument("--verilog", nargs="+", metavar="FILE", help="an external core: its Verilog files")
+    p.add_argument("--top", metavar="NAME", help="the external core's top module")
+    p.add_argument("--name", metavar="NAME", help="its name in reports and file names (default: --top)")
+    p.add_argument("--clock", default="clk", metavar="PORT", help="its clock port (default clk)")
+    p.add_argument("--reset", default="rst", metavar="PORT",
+                   help="its synchronous active-high reset port, if it has one (default rst)")
+    p.add_argument("--stimulus", metavar="TRACE.json",
+                   help="per-cycle port values for its power estimate (co-simulation trace format); "
+                        "without one, power is not estimated")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .designs import DESIGNS
 
@@ -304,10 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "only its last level is created")
     s.set_defaults(func=cmd_sim)
 
-    s = sub.add_parser("synth", help="synthesise and place-and-route a design")
-    s.add_argument("design", choices=names)
+    s = sub.add_parser("synth", help="synthesise and place-and-route a design, or your own Verilog core")
+    s.add_argument("design", choices=names, nargs="?")
     s.add_argument("--config", metavar="FILE")
     _flow_args(s)
+    _external_args(s)
     s.add_argument("--out", metavar="DIR", help="report directory (default out/<design>/<target>), replaced "
                                                 "as a whole when the run completes; only its last level is "
                                                 "created")
@@ -316,8 +370,9 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="compare configurations: resources, Fmax, estimated power")
     rsub = r.add_subparsers(dest="action", required=True, metavar="ACTION")
     c = rsub.add_parser("compare", help="side-by-side tables (md, csv, json) and plots")
-    c.add_argument("configs", nargs="+", metavar="CONFIG")
+    c.add_argument("configs", nargs="*", metavar="CONFIG")
     _flow_args(c)
+    _external_args(c)
     c.add_argument("--baseline", metavar="CONFIG", help="reference for the reductions (default: the first CONFIG)")
     c.add_argument("--design", choices=names, default="engine")
     c.add_argument("--out", metavar="DIR", help="report directory (default out/report/<design>-<target>-"
