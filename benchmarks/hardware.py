@@ -38,10 +38,12 @@ from pezo import config
 from pezo.app import designs
 from pezo.build import power
 from pezo.build.cache import Cache
+from pezo.build.executor import Executor, Job
 from pezo.build.flow import DoesNotFit
 from pezo.tools import flow_versions
 from pezo.build.report import evaluate, fresh_bits_per_cycle
 from pezo.errors import PezoError
+from pezo.engine_params import fit_bank
 from pezo.files import write_atomic
 
 CONFIGS = Path("configs")
@@ -76,25 +78,10 @@ BANK_GOAL = 1.25            # LUT and FF per fresh bit per cycle, with replay
 DOC = Path("docs/results/hardware.md")
 
 
-def _pow2_ceil(n: int) -> int:
-    return 1 << max(0, (n - 1).bit_length())
-
-
 def bank_rule(cfg: config.Config) -> config.Config:
-    """The bank that feeds ``cfg``'s engine with the fewest state bits: one 31-bit LFSR when
-    it can give the bits a cycle the engine needs, else the fewest 63-bit ones; ``k`` is the
-    bits each must give rounded up to a power of two (the golden model's fast recurrence),
-    at most the width."""
-    need = cfg.replace(**{"engine.lfsr.width": 63, "engine.lfsr.k": 63,
-                          "engine.lfsr.lanes": 1}).engine.params.bank_bits_needed
-    width, n = (31, 1) if need <= 31 else (63, -(-need // 63))
-    if n > 64:
-        raise PezoError(f"no bank of up to 64 LFSRs gives {need} bits a cycle")
-    k = min(width, _pow2_ceil(-(-need // n)))
-    cfg = cfg.replace(**{"engine.lfsr.width": width, "engine.lfsr.k": k, "engine.lfsr.lanes": n,
-                         "engine.lfsr.taps": []})
-    cfg.engine.check_bank()
-    return cfg
+    """The bank rule of :func:`pezo.engine_params.fit_bank` (one 31-bit LFSR, else the fewest
+    63-bit ones)."""
+    return fit_bank(cfg)
 
 
 def variant_config(name: str, lanes: int) -> config.Config:
@@ -119,7 +106,15 @@ def recommended() -> str | None:
     return next((v for v in VARIANTS if variant_config(v, 8).digest("engine") == want), None)
 
 
-def run_one(design_name: str, name: str, cfg, target: str, seeds: list[int], cache: Cache, say) -> dict:
+def row_job(design_name: str, name: str, cfg_dict: dict, target: str, seeds: list[int], cache_root: str,
+            out_root: str) -> dict:
+    """One row, as a job on a worker (silent: progress lines come from the client)."""
+    return run_one(design_name, name, config.from_dict(cfg_dict), target, seeds, Cache(Path(cache_root)),
+                   lambda _m: None, Path(out_root))
+
+
+def run_one(design_name: str, name: str, cfg, target: str, seeds: list[int], cache: Cache, say,
+            out_root: Path = OUT) -> dict:
     row = {"design": design_name, "lanes": cfg.engine.lanes, "target": target, "variant": name,
            "family": VARIANTS[name], "value_bits": cfg.engine.value_bits}
     try:
@@ -132,7 +127,7 @@ def run_one(design_name: str, name: str, cfg, target: str, seeds: list[int], cac
     row["bank"] = f"{lf.lanes}x{lf.width}/{lf.k}"
     try:
         rep = evaluate(design, cfg, target=target, seeds=seeds,
-                       work_dir=OUT / "hardware" / design_name / target / design.digest(cfg), cache=cache,
+                       work_dir=out_root / "hardware" / design_name / target / design.digest(cfg), cache=cache,
                        progress=say)
     except DoesNotFit as exc:
         what = ", ".join(f"{u}/{a} {bel}" for bel, u, a in exc.over) or "no BELs remaining"
@@ -308,6 +303,8 @@ def main() -> int:
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="engines of the update-system rows ('' for none)")
     ap.add_argument("--cache", default=None, help="cache directory (default $PEZO_CACHE or out/cache)")
     ap.add_argument("--doc", default=str(DOC), help="results page to write ('' for none)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster (default: a local one)")
+    ap.add_argument("--workers", type=int, help="workers of the local cluster (default: one per CPU)")
     args = ap.parse_args()
     try:
         lanes_list = [int(x) for x in args.lanes.split(",")]
@@ -323,22 +320,33 @@ def main() -> int:
     cache = Cache(args.cache)
     default = recommended()
     t0 = time.perf_counter()
-    jobs = [("engine", v, lanes, t) for lanes in lanes_list for t in targets for v in variants]
-    jobs += [("update", v, SYSTEM_LANES, t) for t in targets for v in systems]
-    rows = []
-    for n, (design_name, name, lanes, target) in enumerate(jobs, 1):
-        print(f"[{n}/{len(jobs)}] {design_name} {lanes} lanes {target} {name}", flush=True)
+    plan = [("engine", v, lanes, t) for lanes in lanes_list for t in targets for v in variants]
+    plan += [("update", v, SYSTEM_LANES, t) for t in targets for v in systems]
+    rows: list[dict | None] = [None] * len(plan)
+    jobs = []
+    for n, (design_name, name, lanes, target) in enumerate(plan):
         try:
             cfg = system_config(name) if design_name == "update" else variant_config(name, lanes)
         except PezoError as exc:
-            row = {"design": design_name, "lanes": lanes, "target": target, "variant": name,
-                   "family": VARIANTS[name], "status": f"skipped: {exc}"}
-        else:
-            row = run_one(design_name, name, cfg, target, seeds, cache, lambda m: print(f"    .. {m}", flush=True))
-        print(f"    -> {row['status']}" + (
-            f": {row['LUT']} LUT, {row['FF']} FF, {row['BRAM']} BRAM, {row['DSP']} DSP, "
-            f"{row['fmax_mhz']} MHz, {row['dynamic_uw']} uW" if row["status"] == "ok" else ""), flush=True)
-        rows.append(row)
+            rows[n] = {"design": design_name, "lanes": lanes, "target": target, "variant": name,
+                       "family": VARIANTS[name], "status": f"skipped: {exc}"}
+            continue
+        jobs.append(Job(f"hw-{n}", f"{design_name} {lanes} lanes {target} {name}", row_job,
+                        (design_name, name, cfg.to_dict(), target, seeds, str(cache.root.resolve()), str(OUT.resolve()))))
+    # every row a job on the Dask executor; a finished row stays in the flow's cache, so an
+    # interrupted run resumes from there
+    with Executor(args.scheduler, args.workers) as ex:
+        print(f"{len(jobs)} rows on {ex.describe()}", flush=True)
+        for k, done in enumerate(ex.run(jobs), 1):
+            n = int(done.job.key.split("-")[1])
+            d, name, lanes, target = plan[n]
+            row = done.result if done.ok else {"design": d, "lanes": lanes, "target": target, "variant": name,
+                                               "family": VARIANTS[name], "status": f"failed: {done.error}"}
+            rows[n] = row
+            print(f"[{k}/{len(jobs)} {time.perf_counter() - t0:5.0f} s] {done.job.label} -> {row['status']}" + (
+                f": {row['LUT']} LUT, {row['FF']} FF, {row['BRAM']} BRAM, {row['DSP']} DSP, "
+                f"{row['fmax_mhz']} MHz, {row['dynamic_uw']} uW" if row["status"] == "ok" else ""), flush=True)
+    rows = [r for r in rows if r is not None]
     add_comparisons(rows)
     banks = bank_rows(default, targets, seeds, cache, lambda m: print(f"    .. {m}", flush=True)) if default else []
     wall = time.perf_counter() - t0

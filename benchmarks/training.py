@@ -2,14 +2,15 @@
 PeZO engine configuration, at equal forward-pass budgets, on the three tasks.
 
     .venv/bin/python benchmarks/training.py [--seeds 5] [--tasks digits,digits-shift,diabetes]
-                                            [--workers 2] [--docs]
+                                            [--workers N | --scheduler ADDRESS] [--docs] [--resume]
 
 Rows: first-order SGD and Adam (reference), MeZO (torch Gaussian), the hardware stream of every
 engine variant the hardware benchmark reports (the configs/ file of its name: Rademacher, the
 uniform engine without reuse, each PeZO reuse strategy including the paper's two, the Gaussian
 sources), the pooled ones also with the other scale mode, and DiZO and PseuZO with the torch
 Gaussian and with the Rademacher stream. Every run's seed seeds the model and the stream (the
-LFSR seed is ``seed + 1`` unless the file pins ``engine.lfsr.seed``). Saves
+LFSR seed is ``seed + 1`` unless the file pins ``engine.lfsr.seed``). Every run is a job on the
+Dask executor (:mod:`pezo.build.executor`: a local cluster, or ``--scheduler``). Saves
 out/bench/training.json and .md; ``--docs`` also writes docs/results/training.md.
 """
 
@@ -21,10 +22,10 @@ import os
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from pezo.bench.common import OUT, machine
+from pezo.build.executor import Executor, Job
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -59,7 +60,8 @@ ENTRIES = [
 ]
 
 
-def _one(task_name: str, optimizer: str, config: str | None, scale: str | None, seed: int) -> dict:
+def one_run(task_name: str, optimizer: str, config: str | None, scale: str | None, seed: int) -> dict:
+    """One training run, as a job on a worker."""
     import torch
 
     from pezo.config import load, sets
@@ -105,7 +107,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--tasks", default="digits,digits-shift,diabetes")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, help="workers of the local cluster (default: one per CPU)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster (default: a local one)")
     ap.add_argument("--docs", action="store_true", help="write docs/results/training.md")
     ap.add_argument("--resume", action="store_true", help="keep the finished runs of an interrupted benchmark")
     args = ap.parse_args()
@@ -137,7 +140,7 @@ def main() -> None:
     elif partial.exists():
         partial.unlink()
     print(f"{len(jobs)} runs ({len(entries)} optimizers x {len(task_names)} tasks x {args.seeds} seeds), "
-          f"{len(done)} already done, {args.workers} workers", flush=True)
+          f"{len(done)} already done", flush=True)
     results: dict = {}
     budgets: dict = {}
     for (label, t, seed), r in done.items():
@@ -146,12 +149,16 @@ def main() -> None:
     jobs = [j for j in jobs if (j[0], j[1], j[5]) not in done]
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter() - (json.loads(partial.read_text().splitlines()[-1])["elapsed"] if done else 0)
-    with ProcessPoolExecutor(args.workers) as pool:
-        futs = {pool.submit(_one, t, opt, config, scale, seed): (label, t, seed)
-                for label, t, opt, config, scale, seed in jobs}
-        for n, fut in enumerate(as_completed(futs), 1):
-            label, t, seed = futs[fut]
-            r = fut.result()
+    with Executor(args.scheduler, args.workers) as ex:
+        where = ex.describe()
+        print(f"running on {where}", flush=True)
+        runs = [Job(f"train-{i}", f"{t} / {label} / seed {seed}", one_run, (t, opt, config, scale, seed))
+                for i, (label, t, opt, config, scale, seed) in enumerate(jobs)]
+        for n, fin in enumerate(ex.run(runs), 1):
+            label, t, _opt, _config, _scale, seed = jobs[int(fin.job.key.split("-")[1])]
+            if not fin.ok:
+                raise SystemExit(f"{fin.job.label} failed: {fin.error}")
+            r = fin.result
             results.setdefault(label, {}).setdefault(t, []).append(r["final"])
             budgets.setdefault(label, {})[t] = {"forwards": r["forwards"], "steps": r["steps"]}
             with partial.open("a") as f:
@@ -166,7 +173,7 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     print(f"wall time {wall:.0f} s")
-    raw = {"machine": machine(), "wall_seconds": wall, "seeds": args.seeds, "tasks": task_names,
+    raw = {"machine": machine(), "wall_seconds": wall, "executor": where, "seeds": args.seeds, "tasks": task_names,
            "budgets": {t: tasks.get(t).hparams["budget"] for t in task_names}, "hparams":
            {t: tasks.get(t).hparams for t in task_names}, "results": results, "runs": budgets,
            "torch": torch.__version__, "sklearn": sklearn.__version__, "skipped": skipped}
@@ -198,8 +205,8 @@ def _docs(table: list[str], raw: dict, argv: str) -> None:
           "* PeZO rows run the golden engine bit for bit (`pezo.sw.zo.source.EngineSource`); "
           "`z = code_scale(cfg) * code`. The scale-mode override of a configs/ file is "
           "`engine.scale.mode`; everything else is the file.",
-          f"* Wall time of the whole benchmark: {raw['wall_seconds'] / 60:.1f} min with 2 worker processes "
-          f"(1 torch thread each) on a shared 2-core machine; torch {raw['torch']}, scikit-learn "
+          f"* Wall time of the whole benchmark: {raw['wall_seconds'] / 60:.1f} min on {raw['executor']} "
+          f"(Dask, 1 torch thread per worker) on a shared 2-core machine; torch {raw['torch']}, scikit-learn "
           f"{raw['sklearn']}, Python {raw['machine']['python']}.", ""]
     write_atomic(ROOT / "docs/results/training.md", "\n".join(md))
 

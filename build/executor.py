@@ -118,9 +118,9 @@ class Executor:
         return f"{n} worker{'s' * (n != 1)} on {where}"
 
     def running(self) -> list[str]:
-        """Keys of the jobs the workers are running now."""
+        """Keys of the jobs the workers are executing now (asked of each worker)."""
         try:
-            return [k for keys in self.client.processing().values() for k in keys]
+            return sorted(str(k) for keys in self.client.run(_executing).values() for k in keys)
         except Exception:                                # a report, never a reason to stop
             return []
 
@@ -146,6 +146,10 @@ class Executor:
                 yield Done(job, error=_one_line(exc))
             finally:
                 fut.release()
+
+
+def _executing(dask_worker) -> list:
+    return [ts.key for ts in dask_worker.state.executing]
 
 
 def _one_line(exc: BaseException) -> str:

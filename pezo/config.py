@@ -373,6 +373,8 @@ class Config:
             node = data
             *parents, leaf = dotted.split(".")
             for p in parents:
+                if not isinstance(node.get(p), dict):
+                    raise ConfigError(dotted, value, "unknown key")
                 node = node[p]
             node[leaf] = list(value) if isinstance(value, tuple) else value
         return from_dict(data)

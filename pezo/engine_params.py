@@ -353,3 +353,22 @@ class EngineParams:
         return (f"{self.lanes} x {self.value_bits}-bit uniform, reuse {self.strategy.value}"
                 + (f" (P = {self.pool_size})" if self.pooled else "")
                 + f", {'adaptive' if self.adaptive else 'fixed'} scale")
+
+
+def fit_bank(cfg: Config) -> Config:
+    """``cfg`` with the bank that feeds its engine with the fewest state bits: one 31-bit LFSR
+    when it gives the bits a cycle the engine needs, else the fewest 63-bit ones; ``k`` is the
+    bits each must give rounded up to a power of two (the golden model's fast recurrence), at
+    most the width. The rule of the headline benchmark and of ``pezo explore`` (``bank = "fit"``),
+    so that designs of other lanes or value bits are compared with a bank sized alike."""
+    need = cfg.replace(**{"engine.lfsr.width": 63, "engine.lfsr.k": 63,
+                          "engine.lfsr.lanes": 1}).engine.params.bank_bits_needed
+    width, n = (31, 1) if need <= 31 else (63, -(-need // 63))
+    if n > 64:
+        raise ConfigError("engine.lanes", cfg.engine.lanes, f"no bank of up to 64 LFSRs gives the {need} bits a cycle "
+                          "it needs")
+    k = min(width, 1 << max(0, (-(-need // n) - 1).bit_length()))
+    cfg = cfg.replace(**{"engine.lfsr.width": width, "engine.lfsr.k": k, "engine.lfsr.lanes": n,
+                         "engine.lfsr.taps": []})
+    cfg.engine.check_bank()
+    return cfg

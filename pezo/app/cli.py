@@ -264,6 +264,33 @@ def cmd_report_show(args) -> int:
     return 0
 
 
+# --- explore -----------------------------------------------------------------------------
+
+
+def cmd_explore(args) -> int:
+    from .explore import explore, load_space
+
+    space = load_space(args.space)
+    if args.workers is not None and args.workers < 1:
+        raise PezoError(f"--workers must be at least 1, got {args.workers}")
+    if args.workers is not None and args.scheduler:
+        raise PezoError("--workers sizes the local cluster; a cluster given with --scheduler has its own")
+    out = check_dir(args.out) if args.out else check_dir(OUT / "explore" / space.name, parents=True)
+    cache_dir = None if args.no_cache else _cache_dir(args.cache)
+    work = check_dir(OUT / "explore-work", parents=True).resolve()
+    with locked(out):
+        doc = explore(space, out=out, cache_dir=cache_dir, scheduler=args.scheduler, workers=args.workers,
+                      work=work, say=_progress)
+    for target, name in doc["recommended"].items():
+        print(f"{target}: recommended {name}; front (LUT vs accuracy): {', '.join(doc['fronts'][f'{target}/LUT'])}")
+    if doc["failed"]:
+        print(f"{len(doc['failed'])} job(s) failed: " + "; ".join(f"{k}: {v}" for k, v in doc["failed"].items()))
+    print(f"rule: {doc['rule']}")
+    print(f"report: {out}/front.md (points.csv, points.json, front-<target>-lut/power.png/.svg); "
+          f"{doc['meta']['seconds']:.0f} s")
+    return 1 if doc["failed"] else 0
+
+
 # --- doctor / demo -----------------------------------------------------------------------
 
 
@@ -396,6 +423,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", metavar="DIR", help="log root (default out/train); the run's folder "
                                                 "<root>/<task>/<label> is replaced when the run completes")
     t.set_defaults(func=cmd_train)
+
+    x = sub.add_parser("explore", help="the Pareto front of hardware cost against accuracy over a space of "
+                                       "configurations, on Dask (docs/explore.md)")
+    x.add_argument("space", metavar="SPACE.toml")
+    x.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask cluster (tcp://HOST:8786); "
+                                                          "default: a local cluster")
+    x.add_argument("--workers", type=int, help="workers of the local cluster (default: one per CPU)")
+    x.add_argument("--out", metavar="DIR", help="report folder (default out/explore/<name>), replaced as a whole "
+                                                "when the exploration completes; only its last level is created")
+    x.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
+    x.add_argument("--no-cache", action="store_true", help="run every job, file nothing")
+    x.set_defaults(func=cmd_explore)
 
     d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
     d.set_defaults(func=cmd_doctor)
