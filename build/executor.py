@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -94,8 +95,16 @@ class Executor:
                      "distributed.core", "distributed.comm"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         if self.scheduler is None:
-            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None, silence_logs=logging.CRITICAL)
+            # Ctrl-C reaches every process of the group: the workers ignore it (from their start,
+            # as an ignored signal survives the spawn, and again after a restart by the preload)
+            # and this process stops the cluster
+            dask.config.set({"distributed.worker.preload": ["pezo.build.worker_setup"]})
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=logging.CRITICAL)
+            finally:
+                signal.signal(signal.SIGINT, previous)
             self.client = Client(self.cluster)
         else:
             try:

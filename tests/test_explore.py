@@ -228,3 +228,21 @@ def test_external_stimulus_must_fit_the_ports(tmp_path, capsys):
     assert main(["synth", "--verilog", str(XORSHIFT), "--top", "xorshift", "--stimulus", str(stim), "--target",
                  "ice40-up5k", "--out", str(tmp_path / "s"), "--no-cache"]) == 1
     assert "xorshift has no port enable" in capsys.readouterr().err
+
+
+def test_pareto_and_the_recommendation_rule():
+    from pezo.app.explore import pareto, recommend
+
+    rows = [{"name": "a", "LUT": 100, "dynamic_uw": 9.0, "accuracy": 90.0},
+            {"name": "b", "LUT": 200, "dynamic_uw": 5.0, "accuracy": 93.0},
+            {"name": "c", "LUT": 150, "dynamic_uw": 8.0, "accuracy": 89.0},     # dominated by a
+            {"name": "d", "LUT": 300, "dynamic_uw": 7.0, "accuracy": 93.5},
+            {"name": "e", "LUT": 100, "dynamic_uw": 9.5, "accuracy": 90.0},     # ties a: neither dominates
+            {"name": "f", "LUT": 50, "dynamic_uw": None, "accuracy": None}]     # no accuracy: off the front
+    assert [r["name"] for r in pareto(rows, "LUT")] == ["a", "b", "d", "e"]
+    assert [r["name"] for r in pareto(rows, "dynamic_uw")] == ["b", "d"]
+    pick, rule = recommend(rows, 1.0)
+    assert pick["name"] == "b" and "within 1 points of the best (93.50)" in rule
+    assert recommend(rows, 5.0)[0]["name"] == "a"                           # a and e tie on LUT: less power
+    assert recommend(rows, 0.0)[0]["name"] == "d"
+    assert recommend([], 1.0)[0] is None

@@ -34,6 +34,12 @@ COMMANDS = {
                 "--out", "dir"),
     "compare-cache": (["report", "compare", str(SMALL), "--target", "ice40-up5k", "--seeds", "1"], "--cache", "dir"),
     "train": (["train", "--task", "diabetes", "--optimizer", "mezo", "--steps", "5"], "--out", "dir"),
+    "explore": (["explore", str(ROOT / "tests" / "data" / "explore-one.toml"), "--workers", "1", "--no-cache"],
+                "--out", "dir"),
+    "explore-cache": (["explore", str(ROOT / "tests" / "data" / "explore-one.toml"), "--workers", "1"],
+                      "--cache", "dir"),
+    "synth-verilog": (["synth", "--verilog", str(ROOT / "tests" / "data" / "xorshift.v"), "--top", "xorshift",
+                       "--target", "ice40-up5k", "--seeds", "1", "--no-cache"], "--out", "dir"),
 }
 
 
@@ -125,7 +131,7 @@ def _same(dest: Path, kind: str, before: dict[str, bytes]) -> bool:
     return all((dest / name).read_bytes() == data for name, data in before.items())
 
 
-@pytest.mark.parametrize("command", ["generate", "sim", "synth", "compare", "train"])
+@pytest.mark.parametrize("command", ["generate", "sim", "synth", "compare", "train", "explore"])
 def test_concurrent_run_is_refused_in_one_line(tmp_path, command):
     from filelock import FileLock
 
@@ -145,7 +151,7 @@ def test_concurrent_run_is_refused_in_one_line(tmp_path, command):
     assert _same(tmp_path / "out", kind, before)
 
 
-@pytest.mark.parametrize("command", ["sim", "synth", "compare", "train"])
+@pytest.mark.parametrize("command", ["sim", "synth", "compare", "train", "explore"])
 def test_interrupt_keeps_the_earlier_output(tmp_path, command):
     argv, option, kind = COMMANDS[command]
     dest = tmp_path / "out"
