@@ -20,7 +20,8 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not cosim and not synth"
 
-# Figures (printed and saved under out/bench/); not tests, never asserted.
+# Figures (printed and saved under out/bench/); not tests, never asserted. The hardware, training
+# and explore benchmarks run their jobs on a local Dask cluster (docs/explore.md).
 bench: $(STAMP)
 	$(PY) benchmarks/golden_throughput.py
 	$(PY) benchmarks/golden_engine.py
@@ -32,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/update_train.py
 	$(PY) benchmarks/perturbation_cost.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/explore.py --space configs/explore/quick.toml --workers 2
 
 # The headline benchmark: PeZO engines against Gaussian sources, both targets, results cached
 # in out/cache (a rerun is instant); writes docs/results/hardware.md.

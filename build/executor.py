@@ -88,8 +88,11 @@ class Executor:
         import dask
         from distributed import Client, LocalCluster
 
-        # A job that kills workers this often is failed instead of retried forever.
+        # A job that kills workers this often is failed instead of retried forever; a worker
+        # holds only the job it runs (saturation 1), so a job that kills it does not count
+        # against the jobs queued behind it.
         dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                         "distributed.scheduler.worker-saturation": 1.0,
                          "distributed.worker.daemon": False})    # jobs start subprocesses (yosys)
         for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker",
                      "distributed.core", "distributed.comm"):

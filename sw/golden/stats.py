@@ -76,8 +76,9 @@ Serial dependence within a lane (consecutive beats b, b+1 of the same lane)
     ``gf2_lag1_cols``/``gf2_lag1_rank`` (``none``, ``pool-sign``, whose fresh bits are read back
     exactly): GF(2) rank of [fresh bits of beat b | fresh bits of beat b+1] over many b. With
     ideal bits the rank equals the columns; a bank of ``state_bits`` = S state bits caps it at
-    S + 1 (every bit is an affine function of the state: the port shows state ^ seed), and a
-    healthy one reaches min(columns, S + 1).
+    S (the port shows the top bits of the state, a linear function of it), plus one where the
+    figure reads the bits through an affine map (the ``none`` and Rademacher categories invert a
+    bit), and a healthy one reaches that cap or the columns, whichever is less.
 
 Shared pool entry (``shared_corr``, ``shared_expected``, ``shared_z``)
     Mean of ``x_i * x_(i+P)`` over all i and steps divided by the mean square: the pair reads the
