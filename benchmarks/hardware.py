@@ -108,9 +108,12 @@ def recommended() -> str | None:
 
 def row_job(design_name: str, name: str, cfg_dict: dict, target: str, seeds: list[int], cache_root: str,
             out_root: str) -> dict:
-    """One row, as a job on a worker (silent: progress lines come from the client)."""
-    return run_one(design_name, name, config.from_dict(cfg_dict), target, seeds, Cache(Path(cache_root)),
-                   lambda _m: None, Path(out_root))
+    """One row, as a job on a worker (silent: progress lines come from the client), with the
+    worker's cache hits and misses for the page's header."""
+    cache = Cache(Path(cache_root))
+    row = run_one(design_name, name, config.from_dict(cfg_dict), target, seeds, cache, lambda _m: None,
+                  Path(out_root))
+    return {**row, "cache_hits": cache.hits, "cache_misses": cache.misses}
 
 
 def run_one(design_name: str, name: str, cfg, target: str, seeds: list[int], cache: Cache, say,
@@ -350,6 +353,8 @@ def main() -> int:
     add_comparisons(rows)
     banks = bank_rows(default, targets, seeds, cache, lambda m: print(f"    .. {m}", flush=True)) if default else []
     wall = time.perf_counter() - t0
+    hits = cache.hits + sum(r.pop("cache_hits", 0) for r in rows)
+    misses = cache.misses + sum(r.pop("cache_misses", 0) for r in rows)
     versions = flow_versions()
     cmd = "make bench-hw" if len(sys.argv) == 1 else \
         ".venv/bin/python benchmarks/hardware.py " + " ".join(sys.argv[1:])
@@ -358,8 +363,8 @@ def main() -> int:
     page = "\n".join([
         "# Hardware cost: perturbation engines against Gaussian sources",
         "",
-        f"Produced by `{cmd}` in {wall:.0f} s wall time ({cache.hits} cache hits, "
-        f"{cache.misses} misses; machine {machine()}).",
+        f"Produced by `{cmd}` in {wall:.0f} s wall time ({hits} cache hits, "
+        f"{misses} misses; machine {machine()}).",
         "",
         f"Tools: {', '.join(f'{k} {v}' for k, v in versions.items())}; {power.simulator_version()}.",
         "",

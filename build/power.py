@@ -27,10 +27,10 @@ from typing import Any
 from pezo.errors import PezoError
 
 from .activity import activity
-from .netlist_sim import cell_library, simulate, simulator_fingerprint
+from .netlist_sim import cell_library, simulate, simulator_fingerprint, simulator_version
 
 __all__ = ["COEFFICIENTS", "METHOD_VERSION", "REF_MHZ", "Coefficients", "activity", "cell_library",
-           "estimate", "simulate", "simulator_fingerprint"]
+           "estimate", "simulate", "simulator_fingerprint", "simulator_version"]
 
 
 #: Version of the simulation + activity method; part of the cache key of a power result.
