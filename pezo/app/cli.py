@@ -324,6 +324,42 @@ def cmd_train(args) -> int:
     return 0
 
 
+# --- board -------------------------------------------------------------------------------
+
+
+def cmd_board_build(args) -> int:
+    from . import board
+
+    b = board.get(args.board)
+    cfg = _load(args.config)
+    out_dir = check_dir(args.out) if args.out else check_dir(OUT / "board" / b.name, parents=True)
+    rep = board.build(b, cfg, args.baud, out_dir, progress=_progress)
+    used = ", ".join(f"{u['used']}/{u['available']} {bel}" for bel, u in rep["utilisation"].items()
+                     if u["used"] and not bel.endswith("IO"))
+    print(f"{b.name}: {used}; Fmax {rep['fmax_mhz']} MHz at a {rep['clock_mhz']:g} MHz clock "
+          f"(slack {rep['slack_ns']} ns); built in {rep['build_seconds']} s")
+    print(f"bitstream: {out_dir / b.bitstream}; report: {out_dir / 'report.md'}")
+    return 0
+
+
+def cmd_board_program(args) -> int:
+    import subprocess
+
+    from . import board
+
+    b = board.get(args.board)
+    out_dir = Path(args.out) if args.out else OUT / "board" / b.name
+    cmd, present = board.program_command(b, out_dir)
+    shown = " ".join(cmd)
+    if not present or args.dry_run:
+        print(shown)
+        if not present:
+            print(f"pezo: {cmd[0]} is not installed; install it and run the command above", file=sys.stderr)
+        return 0 if args.dry_run else 1
+    print(f"  .. {shown}", file=sys.stderr)
+    return subprocess.run(cmd).returncode
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -435,6 +471,20 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--cache", metavar="DIR", help="result cache (default $PEZO_CACHE or out/cache)")
     x.add_argument("--no-cache", action="store_true", help="run every job, file nothing")
     x.set_defaults(func=cmd_explore)
+
+    b = sub.add_parser("board", help="the update system with a UART host link on a real board")
+    bsub = b.add_subparsers(dest="board_cmd", required=True)
+    c = bsub.add_parser("build", help="bitstream, utilisation and timing at the board's clock (out/board/BOARD)")
+    c.add_argument("--board", required=True, help="icebreaker (iCE40 UP5K) or ulx3s-25f (ECP5)")
+    c.add_argument("--config", metavar="FILE")
+    c.add_argument("--baud", type=int, default=115_200, help="UART baud rate (default 115200)")
+    c.add_argument("--out", metavar="DIR", help="default out/board/BOARD")
+    c.set_defaults(func=cmd_board_build)
+    c = bsub.add_parser("program", help="load the bitstream (iceprog / openFPGALoader), or print the command")
+    c.add_argument("--board", required=True)
+    c.add_argument("--out", metavar="DIR", help="where the build put it (default out/board/BOARD)")
+    c.add_argument("--dry-run", action="store_true", help="print the command only")
+    c.set_defaults(func=cmd_board_program)
 
     d = sub.add_parser("doctor", help="versions of the tools pezo uses, and how to install missing ones")
     d.set_defaults(func=cmd_doctor)
