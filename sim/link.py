@@ -53,3 +53,46 @@ def run(params: LinkParams, script: Sequence[bytes | tuple], seed: int, golden: 
     for _ in range(4):
         cycle()
     return rec.trace(initial), replies, golden
+
+
+class ModelTransport:
+    """The golden decoder and update system as a :class:`pezo.host.Device` transport: the bytes a
+    host writes go in one a cycle, the model runs until it is back to hunting with its reply sent,
+    and the reply waits for :meth:`read`. ``fault(n, data)`` may change the ``n``-th write (flip,
+    cut, drop, add garbage) and ``lose(n)`` drop the ``n``-th reply: fault injection."""
+
+    def __init__(self, params: LinkParams, fault=None, lose=None, answer: bool = True):
+        self.golden = LinkSystem(params)
+        self.fault, self.lose, self.answer = fault, lose, answer
+        self.writes = 0
+        self.out = bytearray()
+        self.limit = params.timeout + 20 * (params.rules.words + 300)
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        if self.fault is not None:
+            data = self.fault(self.writes, data)
+        if not self.answer:
+            return
+        g, sent = self.golden, bytearray()
+
+        def cycle(**inputs):
+            if g.tx_valid:
+                sent.append(g.tx_data)
+            g.step({**inputs, "tx_ready": 1})
+
+        for byte in data:
+            cycle(rx_data=byte, rx_valid=1)
+        for _ in range(self.limit):
+            if g.state == "HUNT" and not g.tx_valid:
+                break
+            cycle()
+        if self.lose is None or not self.lose(self.writes):
+            self.out += sent
+
+    def read(self, timeout: float) -> bytes:
+        data, self.out = bytes(self.out), bytearray()
+        return data
+
+    def close(self) -> None:
+        pass

@@ -20,7 +20,7 @@ from pathlib import Path
 from pezo import __version__, tools
 from pezo.config import Config
 from pezo.errors import PezoError
-from pezo.files import locked, staged_dir, write_atomic
+from pezo.files import check_dir, locked, staged_dir, write_atomic
 from pezo.link import LinkParams
 from pezo.uart import UartParams
 from pezo.update_rules import UpdateRules
@@ -163,3 +163,37 @@ def program_command(board: Board, out_dir: Path) -> tuple[list[str], bool]:
         raise PezoError(f"no bitstream at {bitstream}; run `pezo board build --board {board.name}` first")
     exe = shutil.which(board.programmer[0])
     return [exe or board.programmer[0], *board.programmer[1:], str(bitstream)], exe is not None
+
+
+#: The simulated device: the iCEBreaker's design (12 MHz) at 3 Mbaud, 4 cycles a bit.
+SIM_CLOCK_HZ, SIM_BAUD = 12_000_000, 3_000_000
+
+
+def open_device(where: str, cfg: Config, baud: int | None, sim_dir: Path,
+                progress: Callable[[str], None] = lambda _m: None):
+    """The device ``where`` names: ``"sim"`` (the board top's RTL in a simulator, Verilator if
+    installed, else Icarus) or a serial port; identified and checked against ``cfg``."""
+    from pezo.host import Device, SerialTransport
+
+    if where == "sim":
+        from pezo.sim.bridge import SimTransport
+        from pezo.sim.runner import available_simulators
+
+        uart = UartParams(SIM_CLOCK_HZ, baud or SIM_BAUD)
+        link = link_params(cfg, SIM_CLOCK_HZ)
+        simulator = "verilator" if available_simulators().get("verilator", "missing") != "missing" else "icarus"
+        progress(f"starting the board's RTL in {simulator} ({uart.baud} baud)")
+        transport = SimTransport(link, uart, check_dir(sim_dir, parents=True), simulator=simulator)
+        device = Device(transport, link, timeout=120.0, where=transport.name)
+    else:
+        link = link_params(cfg, 12_000_000)             # the link's frames do not depend on the clock
+        transport = SerialTransport(where, baud or DEFAULT_BAUD)
+        device = Device(transport, link, timeout=2.0, where=where)
+    try:
+        info = device.identify()
+    except PezoError:
+        device.close()
+        raise
+    progress(f"{device.where}: pezo {info.version}, configuration {info.digest}, {info.lanes} lanes, "
+             f"{info.depth} parameters")
+    return device

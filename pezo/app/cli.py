@@ -315,8 +315,16 @@ def cmd_train(args) -> int:
     from pezo.sw.zo.train import train
 
     out_root = check_dir(args.out) if args.out else check_dir(OUT / "train", parents=True)
+    device = None
+    if args.device:
+        from .board import open_device
+
+        cfg = _load(args.config)
+        device = lambda: open_device(args.device, cfg, args.baud, OUT / "board" / "sim", _progress)  # noqa: E731
+    elif args.baud is not None:
+        raise PezoError("--baud sets the link of a --device")
     s = train(args.task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,
-              out_root=out_root)
+              out_root=out_root, device=device)
     spread = f" +- {s['final_std']:.2f}" if s["seeds"] > 1 else ""
     print(f"{s['task']}/{s['label']}: test {s['metric']} {s['final_mean']:.2f}{spread} % "
           f"over {s['seeds']} seed(s)")
@@ -456,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, help="optimizer steps (default: the task's forward-pass budget)")
     t.add_argument("--budget", type=int, help="forward passes to spend")
     t.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1")
+    t.add_argument("--device", metavar="sim|PORT", help="the parameters live on a board (its serial port, "
+                                                         "e.g. /dev/ttyUSB1) or on its RTL in a simulator "
+                                                         "(sim); --optimizer pezo")
+    t.add_argument("--baud", type=int, help="the device's UART (default 115200; sim: 3000000)")
     t.add_argument("--out", metavar="DIR", help="log root (default out/train); the run's folder "
                                                 "<root>/<task>/<label> is replaced when the run completes")
     t.set_defaults(func=cmd_train)

@@ -63,11 +63,14 @@ def make_optimizer(name: str, model: torch.nn.Module, task: tasks.Task, cfg: Con
 
 
 def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int = 0, steps: int | None = None,
-        budget: int | None = None, progress=None, lr: float | None = None, pinned: bool = False) -> dict:
+        budget: int | None = None, progress=None, lr: float | None = None, pinned: bool = False,
+        device=None) -> dict:
     """One training run; returns its evaluation rows and final test metric.
 
     ``seed`` seeds the model and the perturbation stream (the engine's LFSR seed unless
-    ``pinned``). ``progress(step, forwards, loss)`` is called after every step.
+    ``pinned``). ``progress(step, forwards, loss)`` is called after every step. With ``device``
+    (a :class:`pezo.host.Device`), the device holds and updates the parameters
+    (:class:`pezo.sw.zo.device.DeviceZO`; optimizer ``pezo``, configuration ``cfg``).
     """
     if steps is None and budget is None:
         budget = task.hparams["budget"]
@@ -75,7 +78,16 @@ def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int =
         raise PezoError(f"--steps and --budget must be at least 1 (got {steps}, {budget})")
     xtr, ytr, xte, yte = task.data()
     model = task.model(seed)
-    opt = make_optimizer(optimizer, model, task, cfg, seed, lr=lr, pinned=pinned)
+    if device is not None:
+        from pezo.sw.zo.device import DeviceZO
+        from pezo.update_rules import UpdateRules
+
+        cfg = cfg if cfg is not None else Config().validate()
+        opt = DeviceZO(model, task.loss_fn, device, UpdateRules.from_config(cfg), cfg.engine.params.fold,
+                       lr or task.hparams["zo"]["lr"])
+    else:
+        opt = make_optimizer(optimizer, model, task, cfg, seed, lr=lr, pinned=pinned)
+    sync = getattr(opt, "sync", lambda: None)          # a device's parameters, before an evaluation
     rows = [{"step": 0, "forwards": 0, "train_loss": float(task.loss_fn(model(xtr), ytr).detach()),
              "test_metric": task.evaluate(model, xte, yte)}]
     every = (budget / EVALS) if budget is not None else steps / EVALS
@@ -88,6 +100,7 @@ def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int =
                             f"(step size too large)")
         done = (steps is not None and step >= steps) or (budget is not None and opt.forwards >= budget)
         if done or (opt.forwards if budget is not None else step) >= next_eval:
+            sync()
             rows.append({"step": step, "forwards": opt.forwards, "train_loss": loss,
                          "test_metric": task.evaluate(model, xte, yte)})
             next_eval += every
@@ -98,6 +111,9 @@ def run(task: tasks.Task, optimizer: str, cfg: Config | None = None, seed: int =
     source = getattr(opt, "source", None)
     if isinstance(source, EngineSource):
         out["lfsr_seed"] = source.cfg.engine.lfsr.seed
+    if device is not None:
+        out["theta_codes"] = opt.sync()
+        out["overflow_steps"] = opt.overflows
     return out
 
 
@@ -139,8 +155,10 @@ def _plot(path: Path, results: list[dict], title: str, metric: str) -> None:
         plt.close(fig)
 
 
-def _stream_seed(optimizer: str, cfg: Config | None, pinned: bool) -> str:
+def _stream_seed(optimizer: str, cfg: Config | None, pinned: bool, device: bool = False) -> str:
     """What seeded the perturbation stream, for run.json."""
+    if device:
+        return "the device's engine: engine.lfsr.seed of the configuration it was built from, one stream across seeds"
     if optimizer.startswith("fo-"):
         return "none (first order)"
     if optimizer != "pezo" and cfg is None:
@@ -152,8 +170,10 @@ def _stream_seed(optimizer: str, cfg: Config | None, pinned: bool) -> str:
 
 def train(task_name: str, optimizer: str, config_path: str | None = None, steps: int | None = None,
           budget: int | None = None, seeds: int = 1, out_root: Path = Path("out/train"),
-          show_progress: bool = True) -> dict:
-    """Run seeds 0..seeds-1 and write the logs and the plot; returns the summary."""
+          show_progress: bool = True, device=None) -> dict:
+    """Run seeds 0..seeds-1 and write the logs and the plot; returns the summary. ``device``: a
+    callable that opens the :class:`pezo.host.Device` (after every argument is checked), closed
+    at the end."""
     from pezo import config
 
     task = tasks.get(task_name)
@@ -166,28 +186,24 @@ def train(task_name: str, optimizer: str, config_path: str | None = None, steps:
     if cfg is not None:
         cfg.engine.check_bank()
     pinned = config.sets(config_path, "engine.lfsr.seed")
-    label = optimizer + (f"-{Path(config_path).stem}" if config_path else "")
+    if device is not None and optimizer != "pezo":
+        raise PezoError(f"--device runs the hardware's own ZO step: use --optimizer pezo, not {optimizer}")
+    label = optimizer + (f"-{Path(config_path).stem}" if config_path else "") + ("-device" if device else "")
     out = check_dir(Path(out_root) / task_name / label, parents=True)
     if steps is None and budget is None:
         budget = task.hparams["budget"]
     with locked(out):
-        results = []
-        for seed in range(seeds):
-            total, unit = (budget, "forwards") if budget else (steps, "steps")
-            with _bar(f"{task_name}/{label} seed {seed + 1}/{seeds}", total, unit, show_progress) as bar:
-                def progress(step, forwards, loss, bar=bar, unit=unit):
-                    bar.update((forwards if unit == "forwards" else step) - bar.n)
-                    bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
-
-                r = run(task, optimizer, cfg, seed, steps, budget, progress=progress, pinned=pinned)
-            if bar.disable and show_progress:      # not a terminal: one line per seed, no bar
-                print(f"{task_name}/{label} seed {seed + 1}/{seeds}: {r['steps']} steps, {r['forwards']} forwards, "
-                      f"test {task.metric} {r['final']:.2f}", file=sys.stderr, flush=True)
-            results.append(r)
+        dev = device() if device is not None else None
+        try:
+            results = _seeds(task, task_name, label, optimizer, cfg, seeds, steps, budget, pinned, show_progress, dev)
+        finally:
+            if dev is not None:
+                dev.close()
         finals = torch.tensor([r["final"] for r in results], dtype=torch.float64)
         summary = {"task": task_name, "optimizer": optimizer, "config": config_path, "label": label,
                    "metric": task.metric, "steps": steps, "budget": budget, "seeds": seeds,
-                   "hparams": task.hparams, "stream_seed": _stream_seed(optimizer, cfg, pinned),
+                   "hparams": task.hparams, "stream_seed": _stream_seed(optimizer, cfg, pinned, dev is not None),
+                   "device": getattr(dev, "where", None),
                    "final_mean": float(finals.mean()),
                    "final_std": float(finals.std()) if seeds > 1 else 0.0, "runs": results}
         # the run's folder is replaced as a whole: no seed file of an earlier run with more
@@ -200,3 +216,20 @@ def train(task_name: str, optimizer: str, config_path: str | None = None, steps:
             _plot(tmp / "curves.png", results, f"{task_name}: {label}", task.metric)
     summary["out"] = str(out)
     return summary
+
+
+def _seeds(task, task_name, label, optimizer, cfg, seeds, steps, budget, pinned, show_progress, dev) -> list[dict]:
+    results = []
+    for seed in range(seeds):
+        total, unit = (budget, "forwards") if budget else (steps, "steps")
+        with _bar(f"{task_name}/{label} seed {seed + 1}/{seeds}", total, unit, show_progress) as bar:
+            def progress(step, forwards, loss, bar=bar, unit=unit):
+                bar.update((forwards if unit == "forwards" else step) - bar.n)
+                bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+
+            r = run(task, optimizer, cfg, seed, steps, budget, progress=progress, pinned=pinned, device=dev)
+        if bar.disable and show_progress:      # not a terminal: one line per seed, no bar
+            print(f"{task_name}/{label} seed {seed + 1}/{seeds}: {r['steps']} steps, {r['forwards']} forwards, "
+                  f"test {task.metric} {r['final']:.2f}", file=sys.stderr, flush=True)
+        results.append(r)
+    return results
