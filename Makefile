@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/update_train.py
 	$(PY) benchmarks/perturbation_cost.py
 	$(PY) benchmarks/uart_margin.py
+	$(PY) benchmarks/board.py
 	$(PY) benchmarks/training.py
 	$(PY) benchmarks/explore.py --space configs/explore/quick.toml --workers 2
 

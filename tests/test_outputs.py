@@ -40,6 +40,7 @@ COMMANDS = {
                       "--cache", "dir"),
     "synth-verilog": (["synth", "--verilog", str(ROOT / "tests" / "data" / "xorshift.v"), "--top", "xorshift",
                        "--target", "ice40-up5k", "--seeds", "1", "--no-cache"], "--out", "dir"),
+    "board": (["board", "build", "--board", "icebreaker", "--config", str(SMALL)], "--out", "dir"),
 }
 
 
