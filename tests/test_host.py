@@ -133,3 +133,46 @@ def test_train_device_bad_input_is_one_line(tmp_path, capsys, argv, words):
     assert main(["train", "--task", "diabetes", "--steps", "1", "--out", str(tmp_path), *argv]) == 1
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
+
+
+def test_dropped_byte_in_the_middle_is_a_timeout_and_a_resend():
+    dev = device(fault=lambda n, d: d[:9] + d[10:] if n == 2 else d)
+    dev.load([3] * 8)
+    dev.load([4] * 8)
+    assert dev.read(8) == [4] * 8 and dev.resent == 1 and dev.status()["timeouts"] == 1
+
+
+def test_train_over_a_serial_port(tmp_path, capsys):
+    """`pezo train --device PORT` through pyserial: a pseudo-terminal whose other end is the
+    golden model (the bytes as a board would get them, whole frames at a time)."""
+    import os
+    import threading
+
+    master, slave = os.openpty()
+    port = os.ttyname(slave)
+    model = ModelTransport(link_params(CFG, 12_000_000))
+    stop = threading.Event()
+
+    def serve():
+        buf = bytearray()
+        while not stop.is_set():
+            try:
+                buf += os.read(master, 4096)
+            except OSError:
+                return
+            while len(buf) >= 3 and len(buf) >= 7 + (buf[1] | buf[2] << 8):
+                n = 7 + (buf[1] | buf[2] << 8)
+                model.write(bytes(buf[:n]))
+                del buf[:n]
+                os.write(master, model.read(0))
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        assert main(["train", "--task", "diabetes", "--optimizer", "pezo", "--device", port, "--steps", "2",
+                     "--out", str(tmp_path)]) == 0
+    finally:
+        stop.set()
+        os.close(slave)
+    run = json.loads((tmp_path / "diabetes" / "pezo-device" / "run.json").read_text())
+    assert run["device"] == port and len(run["runs"][0]["theta_codes"]) == 193
+    assert model.golden.counters["frames"] > 10 and model.golden.counters["crc_errors"] == 0
