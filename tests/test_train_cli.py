@@ -61,3 +61,15 @@ def test_train_user_errors_are_one_line(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as e:
         main(["train", "--task", "mnist", "--optimizer", "mezo"])
     assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.toml")))
+def test_every_shipped_configuration_trains_or_is_refused_in_one_line(tmp_path, capsys, name):
+    # `pezo config check` accepts every file in configs/; `pezo train` never ends in a traceback
+    assert main(["config", "check", str(CONFIGS / name)]) == 0
+    code = main(["train", "--task", "diabetes", "--optimizer", "pezo", "--config", str(CONFIGS / name),
+                 "--steps", "2", "--out", str(tmp_path)])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("pezo: ")]
+    assert code == 0 or (code == 1 and len(err) == 1), err
+    if code == 0:
+        assert (tmp_path / "diabetes" / f"pezo-{Path(name).stem}" / "run.json").is_file()
