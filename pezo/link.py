@@ -88,18 +88,28 @@ class FrameReader:
         self.buf = bytearray()
         self.skipped = 0
         self.max_len = max_len
+        self._base = 0              # bytes dropped from the front so far
+        self._bad: set[int] = set()  # candidates (absolute positions) whose CRC failed: checked once
 
     def _at(self, i: int) -> Frame | bool | None:
         """The frame starting at ``i``; False if there is none; None if it may yet come."""
-        if len(self.buf) - i < 3:
-            return None
+        if len(self.buf) - i < 3 or self._base + i in self._bad:
+            return None if len(self.buf) - i < 3 else False
         n = self.buf[i + 1] | self.buf[i + 2] << 8
         if n > self.max_len:
             return False
         if len(self.buf) - i < n + 7:
             return None
         body = bytes(self.buf[i + 1:i + n + 7])
-        return Frame(body[2], body[3], body[4:4 + n]) if crc16(body) == 0 else False
+        if crc16(body) != 0:
+            self._bad.add(self._base + i)
+            return False
+        return Frame(body[2], body[3], body[4:4 + n])
+
+    def _drop(self, n: int) -> None:
+        del self.buf[:n]
+        self._base += n
+        self._bad = {b for b in self._bad if b >= self._base}
 
     def feed(self, data: bytes) -> list[Frame]:
         self.buf += data
@@ -110,12 +120,12 @@ class FrameReader:
             if found is None:
                 pending = next((i for i in starts if self._at(i) is None), len(self.buf))
                 self.skipped += pending
-                del self.buf[:pending]
+                self._drop(pending)
                 return frames
             i, frame = found
             frames.append(frame)
             self.skipped += i
-            del self.buf[:i + len(frame.payload) + 7]
+            self._drop(i + len(frame.payload) + 7)
 
 
 @dataclass(frozen=True)
