@@ -472,15 +472,18 @@ def _plot(space: Space, rows: list[dict], fronts: dict, picks: dict, reference: 
     trs = [r for r in rows if r["target"] == target and r.get(cost) is not None and r.get("accuracy") is not None]
     front = fronts[(target, cost)]
     names = {r["name"] for r in front}
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    f = sorted(front, key=lambda r: r[cost])
+    # front points are numbered on the plot and named in a key under it: names of neighbouring
+    # points would overlap
+    fig, ax = plt.subplots(figsize=(7, 4.5 + 0.16 * len(f)))
     dom = [r for r in trs if r["name"] not in names]
     ax.scatter([r[cost] for r in dom], [r["accuracy"] for r in dom], color="#2b7bba", alpha=0.25, s=18,
                label="dominated")
-    f = sorted(front, key=lambda r: r[cost])
     ax.step([r[cost] for r in f], [r["accuracy"] for r in f], "-o", where="post", color="#d95f02", ms=5,
             label="Pareto front")
-    for r in f:
-        ax.annotate(r["name"], (r[cost], r["accuracy"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    for k, r in enumerate(f, 1):
+        ax.annotate(str(k), (r[cost], r["accuracy"]), fontsize=7, xytext=(3, 4 if k % 2 else -10),
+                    textcoords="offset points", color="#d95f02")
     pick = picks.get(target)
     if pick is not None and pick.get(cost) is not None:
         ax.scatter([pick[cost]], [pick["accuracy"]], s=120, facecolors="none", edgecolors="black",
@@ -491,7 +494,10 @@ def _plot(space: Space, rows: list[dict], fronts: dict, picks: dict, reference: 
     ax.set_ylabel(f"{task} test accuracy (%)")
     ax.set_title(f"{space.name}: {space.design} on {target}", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    unit = "LUT" if cost == "LUT" else "µW"
+    key = "\n".join(f"{k}: {r['name']} ({r[cost]:g} {unit}, {r['accuracy']:.2f}%)" for k, r in enumerate(f, 1))
+    fig.tight_layout(rect=(0, 0.16 * len(f) / (4.5 + 0.16 * len(f)) + 0.02, 1, 1))
+    fig.text(0.02, 0.01, "Pareto front:\n" + key, fontsize=7, va="bottom", family="monospace")
     for p in paths:
         fig.savefig(p, dpi=200)
     plt.close(fig)
