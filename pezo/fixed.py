@@ -44,7 +44,7 @@ from pezo.errors import PezoError
 
 __all__ = [
     "QFormat", "Rounding", "saturate", "saturate_flag", "wrap", "shift_right",
-    "convert", "mul", "from_float", "to_float", "to_unsigned", "from_unsigned",
+    "convert", "mul", "from_float", "to_float", "to_unsigned", "from_unsigned", "pack_lanes", "unpack_lanes",
 ]
 
 # An int or a torch tensor; kept as Any so that type checkers need no torch.
@@ -337,3 +337,19 @@ def to_float(raw: Raw, fmt: QFormat) -> Any:
     if _is_int(raw):
         return int(raw) / fmt.scale  # int / int is correctly rounded in Python
     return raw.double() / 2.0 ** fmt.frac_bits
+
+
+def pack_lanes(values, bits: int) -> int:
+    """Lane codes (two's complement allowed) as one word's bit pattern, lane ``i`` at bit
+    ``i*bits``: a memory word of the update system, a port of several lanes."""
+    mask = (1 << bits) - 1
+    return sum((int(v) & mask) << (i * bits) for i, v in enumerate(values))
+
+
+def unpack_lanes(word: int, lanes: int, bits: int) -> list[int]:
+    """The signed lane codes of a word's bit pattern (the inverse of :func:`pack_lanes`)."""
+    out = []
+    for i in range(lanes):
+        v = (int(word) >> (i * bits)) & ((1 << bits) - 1)
+        out.append(v - (1 << bits) if v >> (bits - 1) else v)
+    return out

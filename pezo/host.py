@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import PezoError
+from .fixed import pack_lanes, unpack_lanes
 from .link import COUNTERS, ERROR_CMD, MAGIC, Command, Error, Frame, FrameReader, LinkParams, encode
 from .update_rules import Op
 
@@ -151,21 +152,13 @@ class Device:
     def _words(self, codes) -> bytes:
         codes = [int(c) for c in codes]
         codes += [0] * (-len(codes) % self.lanes)
-        mask = (1 << self.W) - 1
-        out = b""
-        for w in range(len(codes) // self.lanes):
-            word = sum((codes[w * self.lanes + i] & mask) << (i * self.W) for i in range(self.lanes))
-            out += word.to_bytes(self.bpw, "little")
-        return out
+        return b"".join(pack_lanes(codes[w:w + self.lanes], self.W).to_bytes(self.bpw, "little")
+                        for w in range(0, len(codes), self.lanes))
 
     def _codes(self, data: bytes, n: int) -> list[int]:
         out = []
-        half, full, mask = 1 << (self.W - 1), 1 << self.W, (1 << self.W) - 1
         for w in range(len(data) // self.bpw):
-            word = int.from_bytes(data[w * self.bpw:(w + 1) * self.bpw], "little")
-            for i in range(self.lanes):
-                v = (word >> (i * self.W)) & mask
-                out.append(v - full if v >= half else v)
+            out += unpack_lanes(int.from_bytes(data[w * self.bpw:(w + 1) * self.bpw], "little"), self.lanes, self.W)
         return out[:n]
 
     def load(self, codes, at: int = 0) -> None:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pezo.fixed import pack_lanes
+
 __all__ = ["Recorder", "Trace", "delayed", "pack_lanes"]
 
 _WIDE = 1 << 63  # ports with values from here on are stored as hex strings
@@ -104,12 +106,6 @@ class Trace:
             Destination file.
         """
         Path(path).write_text(self.to_json())
-
-
-def pack_lanes(values: Sequence[int], bits: int) -> int:
-    """Lane values (two's complement allowed) as one port word, lane ``i`` at bit ``i*bits``."""
-    mask = (1 << bits) - 1
-    return sum((int(v) & mask) << (i * bits) for i, v in enumerate(values))
 
 
 def _encode_port(name: str, values: Sequence[int | None], allow_none: bool) -> list[int | str | None]:

@@ -22,19 +22,8 @@ from pezo.sw.golden.engine import Engine
 __all__ = ["Update", "FloatReference", "Cmd", "Op", "pack_word", "unpack_word"]
 
 
-def pack_word(values, bits: int) -> int:
-    """Lane codes as one word's bit pattern, lane ``l`` at bit ``l*bits``."""
-    mask = (1 << bits) - 1
-    return sum((int(v) & mask) << (i * bits) for i, v in enumerate(values))
-
-
-def unpack_word(word: int, lanes: int, bits: int) -> list[int]:
-    """Signed lane codes of a word's bit pattern."""
-    out = []
-    for i in range(lanes):
-        v = (int(word) >> (i * bits)) & ((1 << bits) - 1)
-        out.append(v - (1 << bits) if v >> (bits - 1) else v)
-    return out
+#: A memory word's bit pattern from its lane codes, and back (the spine's, one for every layer).
+pack_word, unpack_word = fixed.pack_lanes, fixed.unpack_lanes
 
 
 class Update:
