@@ -25,14 +25,16 @@ hardware and the model cannot disagree about a rounding; this module never impor
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
 from pezo import fixed
 from pezo.config import Config
 from pezo.engine_params import EngineParams, Source
+from pezo.errors import PezoError
 
-__all__ = ["Op", "Cmd", "UpdateRules", "PIPELINE_DEPTH", "system_engine"]
+__all__ = ["Op", "Cmd", "UpdateRules", "PIPELINE_DEPTH", "scalar_code", "system_engine"]
 
 #: Cycles from a beat's transfer to its write: read issued, term registered, sum registered,
 #: saturated and written.
@@ -169,3 +171,16 @@ def system_engine(cfg: Config) -> EngineParams:
     memory (``max_params = update.depth``), since the controller clamps ``d`` to the depth;
     its pass-length counter is that much narrower. Hardware and golden model both use it."""
     return dataclasses.replace(EngineParams.from_config(cfg), max_params=cfg.update.depth)
+
+
+def scalar_code(loss_plus: float, loss_minus: float, eps_eff: float, c: float, lr: float, S: int, Fs: int) -> int:
+    """The host's scalar (docs/update.md "The host's scalar"): the code of ``c * lr * g``,
+    ``g = (L+ - L-) / (2 eps_eff)``, rounded to nearest (ties to even) and saturated to the
+    ``S``-bit scalar with ``Fs`` fraction bits. Pure Python: the simulator's host uses it too."""
+    x = c * lr * ((loss_plus - loss_minus) / (2 * eps_eff)) * 2.0 ** Fs
+    if math.isnan(x):
+        raise PezoError(f"the losses are not numbers (L+ = {loss_plus}, L- = {loss_minus}): training diverged")
+    lim = 1 << (S - 1)
+    if math.isinf(x):
+        return lim - 1 if x > 0 else -lim
+    return min(max(round(x), -lim), lim - 1)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pezo.update_rules import scalar_code
+
 
 @dataclass(frozen=True)
 class LeastSquares:
@@ -64,7 +66,4 @@ class LeastSquares:
 
     def scalar_code(self, loss_plus: float, loss_minus: float) -> int:
         """``c * lr * g`` with ``g = (L+ - L-) / (2 eps_eff)``, as a saturated scalar code."""
-        g = (loss_plus - loss_minus) / (2 * self.eps_eff)
-        code = round(self.c * self.lr * g * 2.0 ** self.Fs)        # round half to even
-        lim = 1 << (self.S - 1)
-        return min(max(code, -lim), lim - 1)
+        return scalar_code(loss_plus, loss_minus, self.eps_eff, self.c, self.lr, self.S, self.Fs)

@@ -13,7 +13,7 @@ import torch
 
 from pezo import fixed
 from pezo.errors import PezoError
-from pezo.update_rules import Op, UpdateRules
+from pezo.update_rules import Op, UpdateRules, scalar_code
 
 
 class DeviceZO:
@@ -29,7 +29,6 @@ class DeviceZO:
         self.c, self.lr = fold, lr
         self.eps_g = 2.0 ** -rules.eps_shift / fold
         self.pfmt = fixed.QFormat(rules.W - rules.F, rules.F)
-        self.sfmt = fixed.QFormat(rules.S - rules.Fs, rules.Fs)
         self.forwards = 0
         self.overflows = 0
         self.last_scalar = 0
@@ -50,8 +49,8 @@ class DeviceZO:
             return float(self.loss_fn(self.model(x), y))
 
     def scalar_code(self, loss_plus: float, loss_minus: float) -> int:
-        g = (loss_plus - loss_minus) / (2 * self.eps_g)
-        return int(fixed.from_float(self.c * self.lr * g, self.sfmt))
+        r = self.r
+        return scalar_code(loss_plus, loss_minus, self.eps_g, self.c, self.lr, r.S, r.Fs)
 
     def step(self, x, y) -> float:
         _, plus = self.dev.run_pass(Op.PLUS, self.d, readback=True)
