@@ -14,9 +14,8 @@ from amaranth.lib.wiring import In, Out
 from pezo.link import LinkParams
 from pezo.uart import UartParams
 
-from .link import Link
+from .link import LinkSystem
 from .uart import Uart
-from .update import UpdateSystem
 
 
 class BoardCore(wiring.Component):
@@ -40,16 +39,12 @@ class BoardCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.uart = uart = Uart(self.uart_params)
-        m.submodules.link = link = Link(self.link_params)
-        m.submodules.system = system = UpdateSystem(self.link_params.rules)
+        m.submodules.link = link = LinkSystem(self.link_params)
         m.d.comb += [
             uart.rx.eq(self.rx), self.tx.eq(uart.tx),
             link.rx_data.eq(uart.rx_data), link.rx_valid.eq(uart.rx_valid), link.rx_error.eq(uart.rx_error),
             uart.tx_data.eq(link.tx_data), uart.tx_valid.eq(link.tx_valid), link.tx_ready.eq(uart.tx_ready),
-            system.cmd.eq(link.cmd), system.op.eq(link.op), system.addr.eq(link.addr),
-            system.wdata.eq(link.wdata), system.d.eq(link.d), system.stall.eq(0),
-            link.rdata.eq(system.rdata), link.busy.eq(system.busy), link.ovf.eq(system.ovf),
-            self.busy.eq(system.busy), self.ovf.eq(system.ovf),
+            self.busy.eq(link.busy), self.ovf.eq(link.ovf),
         ]
         with m.If(uart.rx_valid):
             m.d.sync += self.activity.eq(~self.activity)

@@ -362,12 +362,14 @@ class Link(wiring.Component):
 
 
 class LinkSystem(wiring.Component):
-    """The decoder with its update system: bytes in, bytes out (the co-simulated unit)."""
+    """The decoder with its update system: bytes in, bytes out (the co-simulated unit); ``busy``
+    and ``ovf`` are the system's, for a board's LEDs."""
 
     def __init__(self, params: LinkParams):
         self.params = params
         super().__init__({"rx_data": In(8), "rx_valid": In(1), "rx_error": In(1),
-                          "tx_data": Out(8), "tx_valid": Out(1), "tx_ready": In(1)})
+                          "tx_data": Out(8), "tx_valid": Out(1), "tx_ready": In(1),
+                          "busy": Out(1), "ovf": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -378,5 +380,6 @@ class LinkSystem(wiring.Component):
                      self.tx_valid.eq(link.tx_valid), link.tx_ready.eq(self.tx_ready),
                      system.cmd.eq(link.cmd), system.op.eq(link.op), system.addr.eq(link.addr),
                      system.wdata.eq(link.wdata), system.d.eq(link.d), system.stall.eq(0),
-                     link.rdata.eq(system.rdata), link.busy.eq(system.busy), link.ovf.eq(system.ovf)]
+                     link.rdata.eq(system.rdata), link.busy.eq(system.busy), link.ovf.eq(system.ovf),
+                     self.busy.eq(system.busy), self.ovf.eq(system.ovf)]
         return m
