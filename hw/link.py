@@ -111,6 +111,11 @@ class Link(wiring.Component):
             m.d.sync += [ecode.eq(code), rkind.eq(1), rlen.eq(2), rcmd.eq(ERROR_CMD)]
             m.next = "REPLY"
 
+        def bad(code):
+            """A frame the command rules refuse (a length, a range, an unknown command)."""
+            bump("bad_frames")
+            error(code)
+
         def receiving(m_next_on_byte):
             """The common part of the three receive states: framing errors and the timeout."""
             with m.If(self.rx_error):
@@ -152,8 +157,7 @@ class Link(wiring.Component):
                         with m.Case(3):
                             m.d.sync += cmd.eq(self.rx_data)
                             with m.If(length > p.buffer):
-                                bump("bad_frames")
-                                error(Error.LENGTH)
+                                bad(Error.LENGTH)
                             with m.Elif(length == 0):
                                 m.next = "CRC"
                             with m.Else():
@@ -193,8 +197,7 @@ class Link(wiring.Component):
                     with m.Switch(cmd):
                         with m.Case(Command.IDENTIFY, Command.STATUS, Command.CLEAR):
                             with m.If(length != 0):
-                                bump("bad_frames")
-                                error(Error.LENGTH)
+                                bad(Error.LENGTH)
                             with m.Elif(cmd == Command.IDENTIFY):
                                 bump("frames")
                                 m.d.sync += [rkind.eq(2), rlen.eq(len(p.identity()))]
@@ -209,11 +212,9 @@ class Link(wiring.Component):
                                 m.next = "REPLY"
                         with m.Case(Command.WRITE):
                             with m.If((n_arg == 0) | (length != 3 + n_arg * bpw)):
-                                bump("bad_frames")
-                                error(Error.LENGTH)
+                                bad(Error.LENGTH)
                             with m.Elif(a_arg + n_arg > words):
-                                bump("bad_frames")
-                                error(Error.RANGE)
+                                bad(Error.RANGE)
                             with m.Else():
                                 bump("frames")
                                 m.d.sync += [addr.eq(a_arg), nwords.eq(n_arg), widx.eq(0), bidx.eq(0)]
@@ -221,11 +222,9 @@ class Link(wiring.Component):
                         with m.Case(Command.READ):
                             n16 = arg[16:32]
                             with m.If(length != 4):
-                                bump("bad_frames")
-                                error(Error.LENGTH)
+                                bad(Error.LENGTH)
                             with m.Elif((n16 == 0) | (a_arg + n16 > words) | (n16 > 0xFFFF // bpw)):
-                                bump("bad_frames")
-                                error(Error.RANGE)
+                                bad(Error.RANGE)
                             with m.Else():
                                 bump("frames")
                                 m.d.sync += [addr.eq(a_arg), nwords.eq(n16), rkind.eq(4),
@@ -233,34 +232,31 @@ class Link(wiring.Component):
                                 m.next = "REPLY"
                         with m.Case(Command.SCALAR):
                             with m.If(length != p.scalar_bytes):
-                                bump("bad_frames")
-                                error(Error.LENGTH)
+                                bad(Error.LENGTH)
                             with m.Else():
                                 bump("frames")
                                 m.d.sync += [u_cmd.eq(Cmd.SCALAR), self.wdata.eq(arg[:r.S])]
                                 m.next = "REPLY"
                         with m.Case(Command.PASS):
                             d32 = arg[8:40]
+                            d_clamped = Mux(d32 > r.depth, r.depth, d32)
                             with m.If(length != 6):
-                                bump("bad_frames")
-                                error(Error.LENGTH)
+                                bad(Error.LENGTH)
                             with m.Elif(arg[:8] > 3):
-                                bump("bad_frames")
-                                error(Error.RANGE)
+                                bad(Error.RANGE)
                             with m.Else():
                                 bump("frames")
-                                m.d.sync += [d_e.eq(Mux(d32 > r.depth, r.depth, d32)),
+                                m.d.sync += [d_e.eq(d_clamped),
                                              readback.eq(arg[40:48] & READBACK), addr.eq(0), nwords.eq(0),
                                              acc.eq(0), rkind.eq(5)]
                                 with m.If(last_pass & (seq == last_seq)):
                                     m.next = "P_COUNT"      # a retry: the pass ran already
                                 with m.Else():
                                     m.d.sync += [u_cmd.eq(Cmd.PASS), self.op.eq(arg[:2]),
-                                                 self.d.eq(Mux(d32 > r.depth, r.depth, d32))]
+                                                 self.d.eq(d_clamped)]
                                     m.next = "P_ISSUED"
                         with m.Default():
-                            bump("bad_frames")
-                            error(Error.COMMAND)
+                            bad(Error.COMMAND)
 
             # WRITE: bpw bytes from the buffer into a word (reads one cycle behind), then the command
             with m.State("W_LOAD"):

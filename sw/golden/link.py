@@ -68,6 +68,12 @@ class LinkSystem:
     def _error(self, code: int) -> None:
         self.ecode, self.rkind, self.rlen, self.rcmd, self.next = code, 1, 2, ERROR_CMD, "REPLY"
 
+    def _bad(self, code: int) -> int:
+        """A frame the command rules refuse; no command for the update system."""
+        self._bump("bad_frames")
+        self._error(code)
+        return Cmd.NOP
+
     def _receiving(self, rx: int, valid: int, error: int, on_byte) -> None:
         if error:
             self._bump("framing_errors")
@@ -114,8 +120,7 @@ class LinkSystem:
                 else:
                     self.cmd = rx
                     if self.length > p.buffer:
-                        self._bump("bad_frames")
-                        self._error(Error.LENGTH)
+                        self._bad(Error.LENGTH)
                     elif self.length == 0:
                         self.next = "CRC"
                     else:
@@ -232,15 +237,10 @@ class LinkSystem:
         self.rcmd, self.rkind, self.rlen = cmd, 0, 0
         a_arg, n_arg, n16 = arg & 0xFFFF, (arg >> 16) & 0xFF, (arg >> 16) & 0xFFFF
 
-        def bad(code: int) -> int:
-            self._bump("bad_frames")
-            self._error(code)
-            return Cmd.NOP
-
         self.next = "REPLY"
         if cmd in (Command.IDENTIFY, Command.STATUS, Command.CLEAR):
             if length != 0:
-                return bad(Error.LENGTH)
+                return self._bad(Error.LENGTH)
             if cmd == Command.IDENTIFY:
                 self._bump("frames")
                 self.rkind, self.rlen = 2, len(self.ident)
@@ -253,32 +253,32 @@ class LinkSystem:
             return Cmd.CLEAR
         if cmd == Command.WRITE:
             if n_arg == 0 or length != 3 + n_arg * bpw:
-                return bad(Error.LENGTH)
+                return self._bad(Error.LENGTH)
             if a_arg + n_arg > r.words:
-                return bad(Error.RANGE)
+                return self._bad(Error.RANGE)
             self._bump("frames")
             self.base, self.nwords, self.widx, self.bidx = a_arg, n_arg, 0, 0
             self.next = "W_LOAD"
             return Cmd.NOP
         if cmd == Command.READ:
             if length != 4:
-                return bad(Error.LENGTH)
+                return self._bad(Error.LENGTH)
             if n16 == 0 or a_arg + n16 > r.words or n16 > 0xFFFF // bpw:
-                return bad(Error.RANGE)
+                return self._bad(Error.RANGE)
             self._bump("frames")
             self.base, self.nwords, self.rkind, self.rlen = a_arg, n16, 4, (n16 * bpw) & 0xFFFF
             return Cmd.NOP
         if cmd == Command.SCALAR:
             if length != p.scalar_bytes:
-                return bad(Error.LENGTH)
+                return self._bad(Error.LENGTH)
             self._bump("frames")
             self.o_wdata = arg & ((1 << r.S) - 1)
             return Cmd.SCALAR
         if cmd == Command.PASS:
             if length != 6:
-                return bad(Error.LENGTH)
+                return self._bad(Error.LENGTH)
             if arg & 0xFF > 3:
-                return bad(Error.RANGE)
+                return self._bad(Error.RANGE)
             self._bump("frames")
             d32 = (arg >> 8) & 0xFFFFFFFF
             self.d_e = min(d32, r.depth)
@@ -291,7 +291,7 @@ class LinkSystem:
             self.o_op, self.o_d = arg & 3, self.d_e
             self.next = "P_ISSUED"
             return Cmd.PASS
-        return bad(Error.COMMAND)
+        return self._bad(Error.COMMAND)
 
     def _byte(self, so: dict) -> int:
         """The byte T_LOAD hands to the UART."""
