@@ -152,7 +152,7 @@ def test_concurrent_run_is_refused_in_one_line(tmp_path, command):
     assert _same(tmp_path / "out", kind, before)
 
 
-@pytest.mark.parametrize("command", ["sim", "synth", "compare", "train", "explore"])
+@pytest.mark.parametrize("command", ["sim", "synth", "compare", "train", "explore", "board"])
 def test_interrupt_keeps_the_earlier_output(tmp_path, command):
     argv, option, kind = COMMANDS[command]
     dest = tmp_path / "out"
