@@ -16,12 +16,12 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
 fi
 echo "setup: installing pezo and its pinned tools into .venv"
 mkdir -p out
-if ! .venv/bin/pip install -q -e '.[test]' > out/setup-pip.log 2>&1; then
+if ! .venv/bin/pip install -q -e '.[test,hf]' > out/setup-pip.log 2>&1; then
     grep -v "^WARNING: Location" out/setup-pip.log | tail -20 >&2
     echo "setup: pip install failed; full log in out/setup-pip.log" >&2
     exit 1
 fi
-.venv/bin/python -c "import pezo.app.cli, pezo.sw.golden.stats, torch, amaranth, cocotb, scipy, matplotlib, sklearn" \
+.venv/bin/python -c "import pezo.app.cli, pezo.sw.golden.stats, torch, amaranth, cocotb, scipy, matplotlib, sklearn, transformers" \
     || { echo "setup: .venv is incomplete after installation (see out/setup-pip.log)" >&2; exit 1; }
 
 if ! command -v iverilog >/dev/null 2>&1; then

@@ -314,17 +314,35 @@ def cmd_demo(args) -> int:
 def cmd_train(args) -> int:
     from pezo.sw.zo.train import train
 
+    if (args.task is None) == (args.hf_model is None):
+        raise PezoError("choose a built-in --task or a Hugging Face checkpoint with --hf-model PATH --data FILE.csv")
+    if args.hf_model is None and (args.data or args.label_column or args.text_column):
+        raise PezoError("--data, --label-column and --text-column go with --hf-model")
+    if args.hf_model is not None and not args.data:
+        raise PezoError("--hf-model needs --data FILE.csv (a text column and a label column)")
     out_root = check_dir(args.out) if args.out else check_dir(OUT / "train", parents=True)
-    device = None
-    if args.device:
+    device, torch_device = None, "cpu"
+    if args.device in ("cpu", "cuda") or (args.device or "").startswith("cuda:"):
+        torch_device = args.device
+        if args.baud is not None:
+            raise PezoError("--baud sets the link of a board --device (sim or a serial port)")
+    elif args.device:
         from .board import open_device
 
         cfg = _load(args.config)
         device = lambda: open_device(args.device, cfg, args.baud, OUT / "board" / "sim", _progress)  # noqa: E731
     elif args.baud is not None:
         raise PezoError("--baud sets the link of a --device")
-    s = train(args.task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,
-              out_root=out_root, device=device)
+    task = args.task
+    if args.hf_model is not None:
+        from pezo.sw.zo.hf import hf_task
+        from pezo.sw.zo.train import check_torch_device
+
+        check_torch_device(torch_device)
+        task = hf_task(args.hf_model, args.data, args.label_column or "label", args.text_column)
+    s = train(task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,
+              out_root=out_root, device=device, lr=args.lr, eps=args.eps, weight_decay=args.weight_decay,
+              torch_device=torch_device)
     spread = f" +- {s['final_std']:.2f}" if s["seeds"] > 1 else ""
     print(f"{s['task']}/{s['label']}: test {s['metric']} {s['final_mean']:.2f}{spread} % "
           f"over {s['seeds']} seed(s)")
@@ -458,15 +476,25 @@ def build_parser() -> argparse.ArgumentParser:
     from pezo.sw.zo import OPTIMIZERS, TASK_NAMES
 
     t = sub.add_parser("train", help="ZO training with the hardware stream (MeZO, PeZO, DiZO, PseuZO) or first order")
-    t.add_argument("--task", required=True, choices=TASK_NAMES)
+    t.add_argument("--task", choices=TASK_NAMES, help="a built-in task (or --hf-model)")
     t.add_argument("--optimizer", required=True, choices=OPTIMIZERS)
     t.add_argument("--config", metavar="FILE", help="engine configuration (pezo, dizo, pseuzo)")
     t.add_argument("--steps", type=int, help="optimizer steps (default: the task's forward-pass budget)")
     t.add_argument("--budget", type=int, help="forward passes to spend")
     t.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1")
-    t.add_argument("--device", metavar="sim|PORT", help="the parameters live on a board (its serial port, "
-                                                         "e.g. /dev/ttyUSB1) or on its RTL in a simulator "
-                                                         "(sim); --optimizer pezo")
+    t.add_argument("--lr", type=float, help="step size (default: the task's)")
+    t.add_argument("--eps", type=float, help="ZO perturbation size (default: the task's)")
+    t.add_argument("--weight-decay", type=float, default=0.0, help="MeZO-style weight decay (biases and "
+                                                                   "normalisation layers skipped; default 0)")
+    t.add_argument("--hf-model", metavar="PATH", help="a local Hugging Face checkpoint to fine-tune for sequence "
+                                                       "classification (pip install -e '.[hf]')")
+    t.add_argument("--data", metavar="FILE.csv", help="--hf-model's data: a text column and a label column")
+    t.add_argument("--label-column", metavar="NAME", help="the CSV's label column (default: label)")
+    t.add_argument("--text-column", metavar="NAME", help="the CSV's text column (default: text, sentence, "
+                                                          "or the only other column)")
+    t.add_argument("--device", metavar="cpu|cuda|sim|PORT",
+                   help="where the model runs: cpu (default) or cuda (torch); or the parameters live on a board "
+                        "(its serial port, e.g. /dev/ttyUSB1) or on its RTL in a simulator (sim; --optimizer pezo)")
     t.add_argument("--baud", type=int, help="the device's UART (default 115200; sim: 3000000)")
     t.add_argument("--out", metavar="DIR", help="log root (default out/train); the run's folder "
                                                 "<root>/<task>/<label> is replaced when the run completes")

@@ -4,5 +4,5 @@ The names below are what ``pezo train`` offers; they are kept here, free of torc
 command line can list them without importing torch.
 """
 
-TASK_NAMES = ("digits", "digits-shift", "diabetes")
-OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
+TASK_NAMES = ("digits", "digits-shift", "vit-shift", "diabetes")
+OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo", "pseuzo-ema")

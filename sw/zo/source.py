@@ -28,6 +28,8 @@ __all__ = ["code_scale", "codes_to_z", "seeded", "GaussianSource", "EngineSource
 _BLOCK_VALUES = 1 << 22
 # From this many parameters on, an EngineSource streams each pass in chunks instead.
 STREAM_VALUES = 1 << 16
+# Offset of a derived source's seed from its parent's.
+DERIVED_SALT = 0x5EED
 
 
 def code_scale(cfg: Config) -> float:
@@ -75,8 +77,12 @@ class GaussianSource:
     name = "gaussian"
 
     def __init__(self, d: int, seed: int = 0):
-        self.d = d
+        self.d, self.seed = d, seed
         self._seeds = torch.Generator().manual_seed(seed)
+
+    def derived(self, n: int) -> "GaussianSource":
+        """A second source of this kind, n values per step, its own stream (DiZO's projection)."""
+        return GaussianSource(n, self.seed + DERIVED_SALT)
 
     def next(self) -> int:
         return int(torch.randint(0, 1 << 62, (1,), generator=self._seeds))
@@ -145,6 +151,13 @@ class EngineSource:
         self._codes = torch.empty(0, d, dtype=self._dtype)
         self._snaps: dict[int, EngineStream] = {}   # block start -> registers before it
         self._old: tuple[int, torch.Tensor] | None = None
+
+    def derived(self, n: int) -> "EngineSource":
+        """A second engine of this configuration, n values per step, with an LFSR seed of its
+        own (DiZO's projection)."""
+        w = self.cfg.engine.lfsr.width
+        seed = (self.cfg.engine.lfsr.seed - 1 + DERIVED_SALT) % ((1 << w) - 1) + 1
+        return EngineSource(self.cfg.replace(**{"engine.lfsr.seed": seed}), n)
 
     def next(self) -> int:
         self._t += 1

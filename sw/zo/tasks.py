@@ -27,8 +27,12 @@ from pezo.sw.zo import TASK_NAMES
 __all__ = ["Task", "TASKS", "get"]
 
 SPLIT_SEED = 0
+VALIDATION = 0.2
 PRETRAIN_STEPS = 300
 PRETRAIN_LR = 0.5
+VIT_DIM = 16
+VIT_PRETRAIN_STEPS = 300
+VIT_PRETRAIN_LR = 1e-2
 
 
 @dataclass
@@ -47,6 +51,10 @@ class Task:
         ``model(seed) -> nn.Module``, the model a run starts from (pre-trained for fine-tuning).
     hparams : dict
         Default ``lr``/``eps`` per optimizer name and the default forward-pass budget.
+    pretrained : bool
+        The model a run starts from is pre-trained (a fine-tuning task: DiZO's setting).
+    split_point : str
+        Where PseuZO splits the model (docs/training.md): the model output on every task here.
     """
 
     name: str
@@ -55,6 +63,23 @@ class Task:
     data: Callable
     model: Callable
     hparams: dict = field(default_factory=dict)
+    pretrained: bool = False
+    split_point: str = "model output"
+
+    def splits(self, validation: bool = False):
+        """``(x_train, y_train, x_eval, y_eval)``: the training and test sets, or with
+        ``validation`` the training set split once more (20% held out, stratified for
+        classification, ``random_state=0``) for choosing step sizes; the test set is then unused."""
+        xtr, ytr, xte, yte = self.data()
+        if not validation:
+            return xtr, ytr, xte, yte
+        from sklearn.model_selection import train_test_split
+
+        idx = torch.arange(len(ytr))
+        strat = ytr.numpy() if self.metric == "accuracy" else None
+        a, b = train_test_split(idx.numpy(), test_size=VALIDATION, random_state=SPLIT_SEED, stratify=strat)
+        a, b = torch.as_tensor(a), torch.as_tensor(b)
+        return xtr[a], ytr[a], xtr[b], ytr[b]
 
     def evaluate(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         with torch.no_grad():
@@ -128,6 +153,75 @@ def _pretrained_digits(seed: int) -> nn.Module:
     return model
 
 
+class Attention(nn.Module):
+    """Multi-head self-attention with separate q/k/v/out projections (the layout of OPT and
+    Llama, so that DiZO's projection finds ``k_proj`` and ``v_proj`` by name)."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.q_proj, self.k_proj, self.v_proj, self.out_proj = (nn.Linear(dim, dim) for _ in range(4))
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = (f(x).view(b, t, self.heads, d // self.heads).transpose(1, 2)
+                   for f in (self.q_proj, self.k_proj, self.v_proj))
+        att = nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.out_proj(att.transpose(1, 2).reshape(b, t, d))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block."""
+
+    def __init__(self, dim: int, heads: int, hidden: int):
+        super().__init__()
+        self.layer_norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
+        self.layer_norm2 = nn.LayerNorm(dim)
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.layer_norm1(x))
+        return x + self.fc2(nn.functional.gelu(self.fc1(self.layer_norm2(x))))
+
+
+class TinyViT(nn.Module):
+    """A vision transformer for the 8x8 digits: each image row is a token of 8 pixels, a
+    linear embedding plus a learned position, ``depth`` blocks, the mean token classified."""
+
+    def __init__(self, dim: int = VIT_DIM, heads: int = 2, depth: int = 1, hidden: int = 2 * VIT_DIM,
+                 classes: int = 10):
+        super().__init__()
+        self.embed = nn.Linear(8, dim)
+        self.pos = nn.Parameter(0.02 * torch.randn(8, dim))
+        self.blocks = nn.Sequential(*(Block(dim, heads, hidden) for _ in range(depth)))
+        self.layer_norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        h = self.blocks(self.embed(x.view(-1, 8, 8)) + self.pos)
+        return self.head(self.layer_norm(h).mean(1))
+
+
+@lru_cache(maxsize=8)
+def _pretrained_vit_state(seed: int) -> dict:
+    torch.manual_seed(seed)
+    model = TinyViT()
+    xtr, ytr, _, _ = _digits_data()
+    opt = torch.optim.Adam(model.parameters(), lr=VIT_PRETRAIN_LR)
+    for _ in range(VIT_PRETRAIN_STEPS):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(xtr), ytr).backward()
+        opt.step()
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _pretrained_vit(seed: int) -> nn.Module:
+    """The ViT trained first-order (full-batch Adam) on the original digits (cached per seed)."""
+    model = TinyViT()
+    model.load_state_dict(_pretrained_vit_state(seed))
+    return model
+
+
 @lru_cache(maxsize=None)
 def _diabetes_data():
     import numpy as np
@@ -153,7 +247,10 @@ TASKS: dict[str, Task] = {
     "digits-shift": Task("digits-shift", "accuracy", nn.functional.cross_entropy, _digits_shift_data,
                          _pretrained_digits,
                          {"budget": 2000, "fo-sgd": {"lr": 0.1}, "fo-adam": {"lr": 0.01},
-                          "zo": {"lr": 1e-2, "eps": 1e-3}}),
+                          "zo": {"lr": 1e-2, "eps": 1e-3}}, pretrained=True),
+    "vit-shift": Task("vit-shift", "accuracy", nn.functional.cross_entropy, _digits_shift_data, _pretrained_vit,
+                      {"budget": 2000, "fo-sgd": {"lr": 0.1}, "fo-adam": {"lr": 3e-3},
+                       "zo": {"lr": 1e-2, "eps": 1e-3}}, pretrained=True),
     "diabetes": Task("diabetes", "r2", _mse, _diabetes_data, lambda seed: _mlp([10, 16, 1], seed),
                      {"budget": 2000, "fo-sgd": {"lr": 0.01}, "fo-adam": {"lr": 1e-3},
                       "zo": {"lr": 3e-3, "eps": 1e-3}}),
