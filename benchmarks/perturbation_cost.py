@@ -33,7 +33,8 @@ from pezo.bench.common import OUT, machine
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("rademacher", "pool-index", "pool-sign", "pool-sign-fixed", "pool", "pool-shift", "pre-generation",
               "on-the-fly", "uniform-fresh")
-OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo")
+OPTIMIZERS = ("fo-sgd", "fo-adam", "mezo", "pezo", "dizo", "pseuzo", "pseuzo-ema")
+ZO = ("mezo", "pezo", "dizo", "pseuzo", "pseuzo-ema")
 RECOMMENDED = "recommended: default.toml (Rademacher, 31-bit LFSR k=8)"
 
 
@@ -123,14 +124,15 @@ torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(1000, 3000), nn.ReLU(), nn.Linear(3000, 2000), nn.ReLU(), nn.Linear(2000, 10))
 x, y = torch.randn(64, 1000), torch.randint(0, 10, (64,))
 task = tasks.Task("mem", "accuracy", nn.functional.cross_entropy, None, None,
-                  {"fo-sgd": {"lr": 1e-3}, "fo-adam": {"lr": 1e-3}, "zo": {"lr": 1e-6, "eps": 1e-3}})
+                  {"fo-sgd": {"lr": 1e-3}, "fo-adam": {"lr": 1e-3}, "zo": {"lr": 1e-6, "eps": 1e-3}},
+                  pretrained=True)
 def rss(field):
     for line in open("/proc/self/status"):
         if line.startswith(field):
             return int(line.split()[1]) * 1024
 base = rss("VmRSS")
 open("/proc/self/clear_refs", "w").write("5")     # reset the peak (VmHWM) to the current RSS
-opt = make_optimizer(name, model, task)
+opt = make_optimizer(name, model, task, total_steps=3)
 if name == "dizo":
     opt.interval, opt.inner = 1, 1     # a projection in every measured step
 for _ in range(3):
@@ -152,6 +154,36 @@ def memory() -> list[dict]:
     return rows
 
 
+def demand(task_names=("digits-shift", "vit-shift")) -> list[dict]:
+    """What each ZO optimizer asks of the perturbation source per step, counted in a whole run
+    at the task's budget: full-length z regenerations (each one engine pass over d values on
+    the hardware), forward passes, and PseuZO's window (keys and output differences kept)."""
+    from pezo.sw.zo import tasks
+    from pezo.sw.zo.optim import PseuZO
+    from pezo.sw.zo.train import make_optimizer
+
+    rows = []
+    for t in task_names:
+        task = tasks.get(t)
+        xtr, ytr, _, _ = task.splits()
+        steps = task.hparams["budget"] // 2
+        for name in ZO:
+            opt = make_optimizer(name, task.model(0), task, total_steps=steps)
+            peak = 0
+            for _ in range(steps):
+                opt.step(xtr, ytr)
+                if isinstance(opt, PseuZO):
+                    peak = max(peak, sum(8 + dh.numel() * dh.element_size() for _, dh in opt._hist))
+            pz = isinstance(opt, PseuZO)
+            rows.append({"task": t, "optimizer": name, "d": opt.d, "steps": steps,
+                         "z per step": round(opt.regenerations / steps, 2), "forwards per step": round(opt.forwards / steps, 2),
+                         "pseuzo steps": steps - opt.mezo_steps if pz else 0,
+                         "window entries": len(opt._hist) if pz else 0, "window KB": round(peak / 1024, 1),
+                         "window as d": round(peak / (4 * opt.d), 1)})
+            print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--d", type=int, default=10_000_000)
@@ -166,9 +198,10 @@ def main() -> None:
     profiled = ("pool-index", RECOMMENDED)
     p_rows = {which: profile(args.d, which) for which in profiled}
     m_rows = memory()
+    d_rows = demand()
     OUT.mkdir(parents=True, exist_ok=True)
     raw = {"machine": machine(), "d": args.d, "threads": 1, "load_average": load0, "timing": t_rows,
-           "profile": p_rows, "memory": m_rows, "torch": torch.__version__}
+           "profile": p_rows, "memory": m_rows, "demand": d_rows, "torch": torch.__version__}
     (OUT / "perturbation_cost.json").write_text(json.dumps(raw, indent=1) + "\n")
     lines = ["| source | s per step (4 uses) | Gaussian time / this |", "|---|---|---|"]
     lines += [f"| {r['source']} | {r['s/step']} | {r['ratio vs Gaussian']} |" for r in t_rows]
@@ -199,6 +232,21 @@ def main() -> None:
               "Where the engine's time goes (cProfile, own time of the top functions):", "", *prof,
               "Peak memory above the resident memory before the optimizer is built, 3 steps of an MLP "
               "1000-3000-2000-10 (batch 64):", "", *mem, "",
+              "## Perturbation demand per optimizer step", "",
+              "What each ZO method asks of the perturbation source, counted over a whole run at the task's "
+              "budget (seed 0, default step sizes): full-length z regenerations per step (each is one engine "
+              "pass over all d parameters in hardware, the unit the engine's time and energy scale with), "
+              "forward passes per step, and PseuZO's window at its largest (an 8-byte key and the output "
+              "difference of the full training batch per entry; on a device that memory sits beside the "
+              "parameters). PseuZO as published follows its momentum schedule over the run's epochs (one "
+              "step each on these full-batch tasks), so most of its steps are plain MeZO steps (4 z); its "
+              "own steps cost 2 + (window length) z, up to 16. The `pseuzo-ema` variant makes a PseuZO step "
+              "every step.", "",
+              "| task | optimizer | d | z per step | forwards per step | PseuZO steps | window entries | "
+              "window (KB) | window / (4 d bytes) |", "|---|---|---|---|---|---|---|---|---|",
+              *[f"| {r['task']} | {r['optimizer']} | {r['d']:,} | {r['z per step']} | {r['forwards per step']} | "
+                f"{r['pseuzo steps']} of {r['steps']} | {r['window entries']} | {r['window KB']} | {r['window as d']} |"
+                for r in d_rows], "",
               "```sh", f".venv/bin/python benchmarks/perturbation_cost.py {' '.join(sys.argv[1:])}".rstrip(), "```", ""]
         write_atomic(ROOT / "docs/results/perturbation-cost.md", "\n".join(md))
 

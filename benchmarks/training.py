@@ -5,9 +5,10 @@ at equal forward-pass budgets, on the four tasks.
                                             [--workers N | --scheduler ADDRESS] [--docs] [--resume]
 
 Protocol (docs/training.md "Tuning"): for every row and task, the step size is chosen from the
-grid ``GRID`` x the task's default on the validation split (the training split less 20%, seed
-``TUNE_SEED``, never a test seed), at the task's forward-pass budget; then ``--seeds`` runs at the
-chosen step size train on the whole training split and report the test metric. eps = 1e-3
+grid ``GRID`` x the task's default on the validation split (the training split less 20%, the mean
+over ``TUNE_SEEDS``, never test seeds), at the task's forward-pass budget; where the best is at the
+grid's edge the grid is extended that way (``EXTEND``, a step at a time); then ``--seeds`` runs at
+the chosen step size train on the whole training split and report the test metric. eps = 1e-3
 throughout (MeZO's grid fixes it too). A run whose loss becomes NaN counts as diverged.
 
 Rows: first-order SGD and Adam (reference), MeZO (torch Gaussian), the hardware streams
@@ -40,7 +41,9 @@ CONFIGS = ROOT / "configs"
 RECOMMENDED = "rademacher = default.toml"
 MEZO = "MeZO (torch Gaussian)"
 GRID = (0.1, 1 / 3, 1.0, 3.0, 10.0)      # x the task's default step size
-TUNE_SEED = 100
+# where the best of the grid is at its edge, the grid is extended in that direction, a step at a time
+EXTEND = {"low": (0.03, 0.01), "high": (30.0, 100.0)}
+TUNE_SEEDS = (100, 101)
 
 # (label, optimizer, config file or None, scale-mode override or None, on every task (else MLP tasks only))
 ENTRIES = [
@@ -137,12 +140,35 @@ def _table(results: dict, chosen: dict, task_names: list[str], metrics: dict, ra
     return lines
 
 
+def _score(finals: list) -> float:
+    """Mean validation metric over the tuning seeds; a diverged seed makes the step size the worst."""
+    return -math.inf if not finals or any(f is None for f in finals) else statistics.mean(finals)
+
+
 def _choose(tuning: dict) -> dict:
-    """label -> task -> the grid's step size with the best validation metric (diverged: worst)."""
+    """label -> task -> the tried step size with the best mean validation metric."""
     out: dict = {}
     for (label, t), runs in tuning.items():
-        best = max(runs.items(), key=lambda kv: -math.inf if kv[1] is None else kv[1])
-        out.setdefault(label, {})[t] = best[0]
+        out.setdefault(label, {})[t] = max(runs, key=lambda lr: _score(runs[lr]))
+    return out
+
+
+def _extensions(tuning: dict, pairs: list, default: dict) -> list:
+    """(pair, factor) for every pair whose best step size is the largest (smallest) tried and
+    did not diverge: the next factor beyond it, if the extension has one left."""
+    out = []
+    for e, t in pairs:
+        runs = tuning.get((e[0], t), {})
+        if not runs:
+            continue
+        best = max(runs, key=lambda lr: _score(runs[lr]))
+        if _score(runs[best]) == -math.inf:
+            continue
+        base = default[(e[1], t)]
+        for side, edge in (("low", min(runs)), ("high", max(runs))):
+            nxt = [f for f in EXTEND[side] if (f * base < edge if side == "low" else f * base > edge)]
+            if best == edge and nxt:
+                out.append(((e, t), nxt[0]))
     return out
 
 
@@ -164,12 +190,12 @@ def _plan(task_names: list[str]) -> tuple[list, list]:
     return pairs, skipped
 
 
-def _run_phase(ex, jobs: list, partial: Path, t0: float, phase: str, record) -> None:
-    runs = [Job(f"{phase}-{i}", f"{phase} {t} / {e[0]} / seed {seed} / lr {lr:.3g}", one_run,
+def _run_phase(ex, jobs: list, partial: Path, t0: float, phase: str, record, round_: int = 0) -> None:
+    runs = [Job(f"{phase}{round_}-{i}", f"{phase} {t} / {e[0]} / seed {seed} / lr {lr:.3g}", one_run,
                 (t, e[1], e[2], e[3], seed, lr, phase == "tune"))
             for i, (e, t, seed, lr) in enumerate(jobs)]
     for n, fin in enumerate(ex.run(runs), 1):
-        e, t, seed, lr = jobs[int(fin.job.key.split("-")[1])]
+        e, t, seed, lr = jobs[int(fin.job.key.rsplit("-", 1)[1])]
         if not fin.ok:
             raise SystemExit(f"{fin.job.label} failed: {fin.error}")
         r = {"phase": phase, "label": e[0], "task": t, "seed": seed, "lr": lr, **fin.result,
@@ -215,7 +241,7 @@ def main() -> None:
 
     def record(r: dict) -> None:
         if r["phase"] == "tune":
-            tuning.setdefault((r["label"], r["task"]), {})[r["lr"]] = r["final"]
+            tuning.setdefault((r["label"], r["task"]), {}).setdefault(r["lr"], []).append(r["final"])
         else:
             results.setdefault(r["label"], {}).setdefault(r["task"], []).append(r["final"])
             if r["final"] is not None:
@@ -224,16 +250,28 @@ def main() -> None:
     for r in done:
         record(r)
     have = {(r["phase"], r["label"], r["task"], r["seed"], r["lr"]) for r in done}
-    tune_jobs = [(e, t, TUNE_SEED, g * _default_lr(t, e[1])) for e, t in pairs for g in GRID]
-    tune_jobs = [j for j in tune_jobs if ("tune", j[0][0], j[1], j[2], j[3]) not in have]
-    print(f"{len(pairs)} rows x tasks; tuning {len(pairs) * len(GRID)} runs, then {len(pairs) * args.seeds} "
-          f"runs at the chosen step sizes; {len(done)} already done", flush=True)
+    default = {(e[1], t): _default_lr(t, e[1]) for e, t in pairs}
+
+    def todo(js: list) -> list:
+        return [j for j in js if ("tune", j[0][0], j[1], j[2], j[3]) not in have]
+
+    tune_jobs = todo([(e, t, seed, g * default[(e[1], t)]) for e, t in pairs for g in GRID for seed in TUNE_SEEDS])
+    print(f"{len(pairs)} rows x tasks; tuning {len(pairs) * len(GRID) * len(TUNE_SEEDS)} runs (more where the best "
+          f"step size is at the grid's edge), then {len(pairs) * args.seeds} runs at the chosen step sizes; "
+          f"{len(done)} already done", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter() - (done[-1]["elapsed"] if done else 0)
     with Executor(args.scheduler, args.workers) as ex:
         where = ex.describe()
         print(f"running on {where}", flush=True)
         _run_phase(ex, tune_jobs, partial, t0, "tune", record)
+        for round_ in range(1, 1 + max(len(v) for v in EXTEND.values())):
+            ext = _extensions(tuning, pairs, default)
+            if not ext:
+                break
+            print(f"extending the grid for {len(ext)} rows x tasks", flush=True)
+            _run_phase(ex, todo([(e, t, seed, f * default[(e[1], t)]) for (e, t), f in ext for seed in TUNE_SEEDS]),
+                       partial, t0, "tune", record, round_)
         chosen = _choose(tuning)
         final_jobs = [(e, t, seed, chosen[e[0]][t]) for e, t in pairs for seed in range(args.seeds)]
         final_jobs = [j for j in final_jobs if ("test", j[0][0], j[1], j[2], j[3]) not in have]
@@ -246,7 +284,8 @@ def main() -> None:
     print(f"wall time {wall:.0f} s")
     raw = {"machine": machine(), "wall_seconds": wall, "executor": where, "seeds": args.seeds, "tasks": task_names,
            "budgets": {t: tasks.get(t).hparams["budget"] for t in task_names}, "hparams":
-           {t: tasks.get(t).hparams for t in task_names}, "grid": GRID, "tune_seed": TUNE_SEED,
+           {t: tasks.get(t).hparams for t in task_names}, "grid": GRID, "extend": EXTEND, "tune_seeds": TUNE_SEEDS,
+           "defaults": {f"{e[0]} | {t}": default[(e[1], t)] for e, t in pairs},
            "tuning": {f"{label} | {t}": v for (label, t), v in tuning.items()}, "chosen": chosen,
            "results": results, "runs": runs, "torch": torch.__version__, "sklearn": sklearn.__version__,
            "skipped": skipped}
@@ -287,7 +326,7 @@ def _against_mezo(raw: dict) -> list[str]:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     out = ["## Against MeZO at equal forward passes", "",
            "Difference of the test means from MeZO's (both at their tuned step sizes); *beats* / *below*: "
-           "the difference exceeds twice its standard error (5 seeds each), else *tie*.", "", *lines, ""]
+           f"the difference exceeds twice its standard error ({raw['seeds']} seeds each), else *tie*.", "", *lines, ""]
     for label in (RECOMMENDED, "DiZO (rademacher stream)", "PseuZO (rademacher stream)"):
         v = verdicts.get(label)
         if v:
@@ -314,26 +353,35 @@ def _stats_pair(res: dict, a: str, b: str, task_names: list[str]) -> tuple[bool,
 
 
 def _tuning_table(raw: dict) -> list[str]:
+    seeds = " and ".join(str(x) for x in raw["tune_seeds"])
     out = ["## Step-size tuning", "",
-           f"Validation metric (training split less 20%, seed {raw['tune_seed']}) at each step size of the grid "
-           f"(x {', '.join(f'{g:.3g}' for g in raw['grid'])} the task default); the chosen one in bold; "
-           "*div.*: the loss became NaN.", ""]
+           f"Validation metric (training split less 20%; mean of seeds {seeds}) at each step size tried: the grid "
+           f"x {', '.join(f'{g:.3g}' for g in raw['grid'])} the task default, extended a step at a time "
+           f"(x {', '.join(f'{g:.3g}' for g in raw['extend']['low'])} below, "
+           f"x {', '.join(f'{g:.3g}' for g in raw['extend']['high'])} above) where the best was at an edge. "
+           "The chosen one in bold; *div.*: the loss became NaN on a tuning seed.", ""]
+    factors = sorted({*raw["grid"], *raw["extend"]["low"], *raw["extend"]["high"]})
     for t in raw["tasks"]:
-        rows = [(k.split(" | ")[0], v) for k, v in raw["tuning"].items() if k.split(" | ")[1] == t]
+        rows = {k.split(" | ")[0]: {float(lr): f for lr, f in v.items()}
+                for k, v in raw["tuning"].items() if k.split(" | ")[1] == t}
         if not rows:
             continue
-        lrs = sorted({float(lr) for _, v in rows for lr in v})
-        out += [f"**{t}**", "", "| row | " + " | ".join(f"{lr:.3g}" for lr in lrs) + " |",
-                "|---|" + "---|" * len(lrs)]
+        used = sorted({min(factors, key=lambda f: abs(math.log(lr / raw["defaults"][f"{label} | {t}"] / f)))
+                       for label, v in rows.items() for lr in v})
+        out += [f"**{t}**", "", "| row | default lr | " + " | ".join(f"x {f:.3g}" for f in used) + " |",
+                "|---|---|" + "---|" * len(used)]
         for label, *_ in ENTRIES:
-            v = dict(rows).get(label)
+            v = rows.get(label)
             if v is None:
                 continue
-            v = {float(k): x for k, x in v.items()}
-            ch = raw["chosen"][label][t]
-            cells = ["div." if v.get(lr) is None else (f"**{v[lr]:.2f}**" if lr == ch else f"{v[lr]:.2f}")
-                     for lr in lrs]
-            out.append(f"| {label} | " + " | ".join(cells) + " |")
+            base, ch = raw["defaults"][f"{label} | {t}"], raw["chosen"][label][t]
+            cells = []
+            for f in used:
+                lr = next((lr for lr in v if math.isclose(lr / base, f, rel_tol=1e-6)), None)
+                sc = _score(v[lr]) if lr is not None else None
+                cell = "" if lr is None else "div." if sc == -math.inf else f"{sc:.2f}"
+                cells.append(f"**{cell}**" if lr == ch else cell)
+            out.append(f"| {label} | {base:.3g} | " + " | ".join(cells) + " |")
         out.append("")
     return out
 

@@ -66,6 +66,7 @@ def test_sim_rejects_bad_cycles(capsys):
 def test_doctor_lists_tools():
     r = _pezo("doctor")
     assert "yosys" in r.stdout and "nextpnr-ice40" in r.stdout and "icarus" in r.stdout and "torch" in r.stdout
+    assert "transformers" in r.stdout            # the hf extra: make test installs it
     assert r.returncode == 0, r.stdout
 
 

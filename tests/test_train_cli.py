@@ -46,6 +46,16 @@ def test_train_default_budget_and_first_order(tmp_path, capsys):
     assert summary["runs"][0]["forwards"] == 20 and summary["runs"][0]["steps"] == 20
 
 
+def test_train_fine_tunes_the_vision_transformer_with_dizo_on_the_hardware_stream(tmp_path):
+    assert main(["train", "--task", "vit-shift", "--optimizer", "dizo", "--config", str(CONFIGS / "rademacher.toml"),
+                 "--steps", "50", "--lr", "3e-3", "--weight-decay", "1e-4", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "vit-shift/dizo-rademacher/run.json").read_text())
+    r = summary["runs"][0]
+    assert r["steps"] == 50 and r["forwards"] == 100 + 20 and r["d"] == 2698 and r["lfsr_seed"] == 1
+    assert summary["overrides"] == {"lr": 3e-3, "weight_decay": 1e-4, "torch_device": "cpu"}
+    assert r["rows"][-1]["train_loss"] < 0.8 * r["rows"][0]["train_loss"]    # the shifted digits' loss falls
+
+
 def test_train_user_errors_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for args, msg in [
@@ -53,6 +63,12 @@ def test_train_user_errors_are_one_line(tmp_path, capsys, monkeypatch):
         (["--optimizer", "pezo", "--config", str(tmp_path / "missing.toml")], "cannot read configuration"),
         (["--optimizer", "mezo", "--seeds", "0"], "--seeds must be at least 1"),
         (["--optimizer", "mezo", "--steps", "0"], "must be at least 1"),
+        (["--optimizer", "dizo"], "task diabetes trains from scratch"),
+        (["--optimizer", "mezo", "--eps", "0"], "--eps must be a positive number"),
+        (["--optimizer", "mezo", "--weight-decay", "-0.1"], "--weight-decay must be >= 0"),
+        (["--optimizer", "mezo", "--device", "cuda:7"] if not __import__("torch").cuda.is_available()
+         else ["--optimizer", "mezo", "--lr", "nan"], "no GPU" if not __import__("torch").cuda.is_available()
+         else "--lr must be"),
     ]:
         assert main(["train", "--task", "diabetes", *args]) == 1
         err = capsys.readouterr().err

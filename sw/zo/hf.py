@@ -32,6 +32,7 @@ def _transformers():
     except ImportError:
         raise PezoError("--hf-model needs the transformers package: pip install -e '.[hf]'") from None
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()      # pezo's own progress bar is the run's
     return transformers
 
 

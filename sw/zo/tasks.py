@@ -4,11 +4,15 @@
 * ``digits-shift``: fine-tuning. The same MLP is first trained with first-order SGD on the
   digits, then fine-tuned on a shifted distribution: every image moved one pixel to the right
   (the pre-trained model drops from 97% to 44% test accuracy). The pre-trained model is DiZO's anchor.
+* ``vit-shift``: fine-tuning a transformer. :class:`TinyViT` (each image row a token of 8
+  pixels, one attention block) pre-trained first-order on the digits, fine-tuned on the shifted
+  digits: the task on which ZO methods act on attention layers (DiZO projects its k/v weights).
 * ``diabetes``: regression, an MLP 10-16-1 on the diabetes data set (442 patients), MSE on a
   standardised target; the metric is the test R^2.
 
-Splits are fixed (``random_state=0``, 25% test, stratified for the digits); the seed of a run
-only changes the model initialisation and the perturbations. Training is full-batch: the
+Splits are fixed (``random_state=0``, 25% test, stratified for the digits; a validation split
+cut from the training split for tuning, :meth:`Task.splits`); the seed of a run only changes
+the model initialisation and the perturbations. Training is full-batch: the
 training sets are small, and PseuZO pairs output changes sample by sample across steps.
 """
 
@@ -239,7 +243,7 @@ def _mse(out, y):
     return nn.functional.mse_loss(out.squeeze(1), y)
 
 
-# Default step sizes and forward-pass budgets, tuned once on seed 0 (docs/training.md).
+# Default step sizes (the centre of the benchmark's tuning grid, docs/training.md "Tuning") and forward-pass budgets.
 TASKS: dict[str, Task] = {
     "digits": Task("digits", "accuracy", nn.functional.cross_entropy, _digits_data, _digits_model,
                    {"budget": 6000, "fo-sgd": {"lr": 0.5}, "fo-adam": {"lr": 0.01},
@@ -250,7 +254,7 @@ TASKS: dict[str, Task] = {
                           "zo": {"lr": 1e-2, "eps": 1e-3}}, pretrained=True),
     "vit-shift": Task("vit-shift", "accuracy", nn.functional.cross_entropy, _digits_shift_data, _pretrained_vit,
                       {"budget": 2000, "fo-sgd": {"lr": 0.1}, "fo-adam": {"lr": 3e-3},
-                       "zo": {"lr": 1e-2, "eps": 1e-3}}, pretrained=True),
+                       "zo": {"lr": 1e-3, "eps": 1e-3}}, pretrained=True),
     "diabetes": Task("diabetes", "r2", _mse, _diabetes_data, lambda seed: _mlp([10, 16, 1], seed),
                      {"budget": 2000, "fo-sgd": {"lr": 0.01}, "fo-adam": {"lr": 1e-3},
                       "zo": {"lr": 3e-3, "eps": 1e-3}}),

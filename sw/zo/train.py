@@ -203,11 +203,7 @@ def train(task_name: str | tasks.Task, optimizer: str, config_path: str | None =
         raise PezoError(f"--seeds must be at least 1, got {seeds}")
     if (steps is not None and steps < 1) or (budget is not None and budget < 1):
         raise PezoError(f"--steps and --budget must be at least 1 (got {steps}, {budget})")
-    for flag, v in (("--lr", lr), ("--eps", eps)):
-        if v is not None and not (math.isfinite(v) and v > 0):
-            raise PezoError(f"{flag} must be a positive number, got {v}")
-    if not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise PezoError(f"--weight-decay must be >= 0, got {weight_decay}")
+    check_steps(lr, eps, weight_decay)
     check_torch_device(torch_device)
     cfg = config.load(config_path) if config_path else None
     check_combination(optimizer, cfg, task)
@@ -249,6 +245,15 @@ def train(task_name: str | tasks.Task, optimizer: str, config_path: str | None =
             _plot(tmp / "curves.png", results, f"{task_name}: {label}", task.metric)
     summary["out"] = str(out)
     return summary
+
+
+def check_steps(lr: float | None, eps: float | None, weight_decay: float) -> None:
+    """Step sizes given on the command line are positive (weight decay non-negative) numbers."""
+    for flag, v in (("--lr", lr), ("--eps", eps)):
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise PezoError(f"{flag} must be a positive number, got {v}")
+    if not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise PezoError(f"--weight-decay must be >= 0, got {weight_decay}")
 
 
 def check_torch_device(name: str) -> None:

@@ -11,7 +11,7 @@ from pezo.config import Config, load
 from pezo.errors import PezoError
 from pezo.sw.golden.engine_stream import EngineStream
 from pezo.sw.zo import tasks
-from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO
+from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO, cyclic_hyperbola, decayed, dizo_targets
 from pezo.sw.zo.source import EngineSource, GaussianSource, code_scale, codes_to_z
 from pezo.sw.zo.train import run
 
@@ -185,7 +185,7 @@ def test_pseuzo_with_a_streamed_source_equals_blocks():
     x, y = torch.randn(8, 40), torch.randn(8, 20)
     models = [Wide(), Wide()]
     d = sum(p.numel() for p in models[0].parameters())
-    opts = [PseuZO(m, nn.functional.mse_loss, lr=1e-3, window=4, source=EngineSource(cfg, d, stream=s))
+    opts = [PseuZO(m, nn.functional.mse_loss, lr=1e-3, window=4, source=EngineSource(cfg, d, stream=s), total_steps=10)
             for m, s in zip(models, (False, True))]
     for _ in range(10):
         assert opts[0].step(x, y) == opts[1].step(x, y)
@@ -222,12 +222,16 @@ def test_pezo_steps_along_exactly_the_engine_pass():
     lambda m: MeZO(m, _sq, lr=2e-3, eps=1e-3, seed=1),
     lambda m: PeZO(m, _sq, load(CONFIGS / "default.toml"), lr=2e-3, eps=1e-3),
     lambda m: PeZO(m, _sq, load(CONFIGS / "pool-sign.toml"), lr=2e-3, eps=1e-3),
-    lambda m: DiZO(m, _sq, lr=2e-3, eps=1e-3, interval=20, inner=4),
-    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3),
-    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3, source=EngineSource(load(CONFIGS / "default.toml"), 64)),
+    lambda m: DiZO(m, _sq, lr=2e-3, eps=1e-3, interval=20, inner=4, targets=["a", "b"]),
+    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3, total_steps=400),
+    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3, source=EngineSource(load(CONFIGS / "default.toml"), 64),
+                     total_steps=400),
+    lambda m: PseuZO(m, _sq, lr=2e-4, eps=1e-3, momentum=0.9),
+    lambda m: PseuZO(m, _sq, lr=2e-3, eps=1e-3, momentum=0.9, normalise=True),
     lambda m: FirstOrder(m, _sq, lr=0.05),
     lambda m: FirstOrder(m, _sq, lr=0.05, kind="adam"),
-], ids=["mezo", "pezo-default", "pezo-pool-sign", "dizo", "pseuzo", "pseuzo-engine", "sgd", "adam"])
+], ids=["mezo", "pezo-default", "pezo-pool-sign", "dizo", "pseuzo", "pseuzo-engine", "pseuzo-fixed", "pseuzo-ema",
+        "sgd", "adam"])
 def test_each_optimizer_decreases_a_quadratic(make):
     m = Quad(64)
     target = torch.full((64,), 0.5)
@@ -243,29 +247,137 @@ def test_dizo_projection_scales_each_displacement_within_tau():
     m = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
     x, y = torch.randn(16, 4), torch.randn(16, 2)
     opt = DiZO(m, nn.functional.mse_loss, lr=1e-2, eps=1e-3, interval=5, inner=3, tau=0.2)
+    assert opt.targets == ["0.weight", "1.weight"]          # an MLP: its weight matrices, no biases
     anchor = [a.clone() for a in opt.anchor]
     for _ in range(4):
         opt.step(x, y)
+    biases = [m[0].bias.detach().clone(), m[1].bias.detach().clone()]
+    disp = [p.detach() - a for p, a in zip(opt._proj, opt.anchor)]
     opt.step(x, y)                     # the 5th step projects (after its MeZO step)
     assert opt.forwards == 5 * 2 + 2 * 3
     assert opt.last_scales is not None and ((opt.last_scales - 1).abs() <= 0.2 + 1e-6).all()
-    assert not torch.equal(opt.last_scales, torch.ones(4))
+    assert not torch.equal(opt.last_scales, torch.ones(2, dtype=torch.float64))
     for a, a0 in zip(opt.anchor, anchor):
         assert torch.equal(a, a0)      # the anchor never moves
+    assert not torch.equal(m[0].bias, biases[0])           # the 5th MeZO step moved the biases ...
+    for p, a, dl in zip(opt._proj, opt.anchor, disp):      # ... and the projection rescaled the weights only
+        assert (p.detach() - a).norm() != pytest.approx(float(dl.norm()), rel=1e-9)
 
 
-def test_dizo_projection_formula():
+def test_dizo_projection_is_the_references_absolute_norm_form():
+    """One inner iteration by hand: gamma starts at ts = |D|, z clipped to +-(tau/eps_p) ts,
+    gamma <- clip(gamma - proj_lr ts g z, (1 +- tau) ts), theta = a + D gamma / ts."""
     m = Quad(6)
-    opt = DiZO(m, _sq, lr=0.0, inner=2, tau=0.1, eps_p=0.05, proj_lr=1.0)
+    tau, eps_p, proj_lr, target = 0.1, 0.05, 1.0, torch.zeros(6)
+    opt = DiZO(m, _sq, lr=0.0, inner=1, tau=tau, eps_p=eps_p, proj_lr=proj_lr, targets=["a", "b"])
     with torch.no_grad():
-        m.a.add_(1.0)
+        m.a.add_(0.03)                 # a small displacement: |D| = 0.052, so z is clipped
         m.b.sub_(2.0)
-    disp = [p.detach() - a for p, a in zip(opt.params, opt.anchor)]
-    scales = opt.project(None, torch.zeros(6))
-    for p, a, dl, s in zip(opt.params, opt.anchor, disp, scales.tolist()):
-        assert 0.9 - 1e-6 <= s <= 1.1 + 1e-6
-        assert torch.allclose(p.detach(), a + s * dl, atol=1e-6)
-    assert opt.forwards == 4
+    a = [x.double() for x in opt.anchor]
+    disp = [p.detach().double() - x for p, x in zip(opt.params, a)]
+    ts = torch.stack([dl.norm() for dl in disp])
+    z = GaussianSource(2, 0x5EED).z(GaussianSource(2, 0x5EED).next()).double()
+    zc = torch.maximum(torch.minimum(z, tau / eps_p * ts), -tau / eps_p * ts)
+    assert zc[0] != z[0] or abs(float(z[0])) <= tau / eps_p * float(ts[0])
+
+    def loss(gamma):
+        return float(_sq(torch.cat([x + dl * g / ts_ for x, dl, g, ts_ in zip(a, disp, gamma, ts)]), target.double()))
+
+    g = (loss(ts + eps_p * zc) - loss(ts - eps_p * zc)) / (2 * eps_p)
+    gamma = torch.maximum(torch.minimum(ts - proj_lr * ts * g * zc, (1 + tau) * ts), (1 - tau) * ts)
+    scales = opt.project(None, target)
+    assert torch.allclose(scales, gamma / ts, atol=1e-6)
+    for p, x, dl, s in zip(opt.params, a, disp, (gamma / ts).tolist()):
+        assert torch.allclose(p.detach().double(), x + s * dl, atol=1e-6)
+    assert opt.forwards == 2
+
+
+def test_dizo_targets_per_model_family():
+    vit = tasks.TinyViT()
+    names = [n for n, _ in vit.named_parameters()]
+    assert dizo_targets(names, list(vit.parameters())) == ["blocks.0.attn.k_proj.weight",
+                                                          "blocks.0.attn.v_proj.weight"]
+    bert = ["bert.encoder.layer.0.attention.self.key.weight", "bert.encoder.layer.0.attention.self.key.bias",
+            "bert.encoder.layer.0.attention.self.value.weight", "classifier.weight"]
+    assert dizo_targets(bert, [torch.zeros(2, 2), torch.zeros(2), torch.zeros(2, 2), torch.zeros(2, 2)]) == \
+        [bert[0], bert[2]]
+    with pytest.raises(PezoError, match="projection targets"):
+        DiZO(Quad(4), _sq, lr=1e-3)                     # vectors only: nothing to project by default
+    with pytest.raises(PezoError, match="projection targets"):
+        DiZO(Quad(4), _sq, lr=1e-3, targets=["c"])
+
+
+def test_dizo_projection_perturbation_comes_from_the_runs_source():
+    m = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    d = sum(p.numel() for p in m.parameters())
+    cfg = load(CONFIGS / "rademacher.toml")
+    opt = DiZO(m, nn.functional.mse_loss, lr=1e-3, source=EngineSource(cfg, d))
+    assert isinstance(opt.proj_source, EngineSource) and opt.proj_source.d == 2
+    assert opt.proj_source.cfg.engine.lfsr.seed != cfg.engine.lfsr.seed
+    z = opt.proj_source.z(opt.proj_source.next())
+    assert set(z.tolist()) <= {-1.0, 1.0}
+    assert isinstance(DiZO(m, nn.functional.mse_loss, lr=1e-3).proj_source, GaussianSource)
+
+
+def test_dizo_refuses_a_task_without_a_pretrained_model():
+    with pytest.raises(PezoError, match="pre-trained"):
+        run(tasks.get("digits"), "dizo", steps=1)
+    run(tasks.get("digits-shift"), "dizo", steps=1)
+
+
+def test_pseuzo_schedule_is_the_references_cyclic_hyperbola():
+    # T = 40 epochs, 2 cycles of 20: momentum 1/(1 + 10 t) for t <= 10, then 0 (MeZO steps)
+    ms = [cyclic_hyperbola(t, 40) for t in range(40)]
+    assert ms[0] == ms[20] == 1.0 and ms[1] == 1 / 11 and ms[10] == 1 / 101 and ms[11] == ms[19] == 0.0
+    assert cyclic_hyperbola(40, 41) == 0.0              # after the last whole cycle
+    assert cyclic_hyperbola(0, 1) == 0.0                # fewer epochs than cycles: MeZO throughout
+    m = Quad(20)
+    opt = PseuZO(m, _sq, lr=1e-4, total_steps=40, window=14)
+    seen = []
+    for _ in range(40):
+        opt.step(None, torch.zeros(20))
+        seen.append(opt.m)
+    assert seen == ms and opt.mezo_steps == ms.count(0.0) and opt.forwards == 80
+    assert len(opt._hist) == 11       # emptied at epoch 20 (momentum 1), then epochs 20..30 joined it
+
+
+def test_pseuzo_published_weights_are_not_normalised():
+    """Two steps at fixed momentum: the second update is lr (c_1 z_1 + m c_0 z_0) without division
+    by 1 + m; the variant divides."""
+    d, lr, eps, mom = 10, 1e-2, 1e-3, 0.5
+    for normalise in (False, True):
+        m = Quad(d)
+        src = GaussianSource(d, seed=2)
+        opt = PseuZO(m, _sq, lr=lr, eps=eps, source=src, window=14, momentum=mom, normalise=normalise)
+        opt.step(None, torch.zeros(d))
+        w1 = _flat(m).double()
+        opt.step(None, torch.zeros(d))
+        ref = GaussianSource(d, seed=2)
+        z0, z1 = (ref.z(ref.next()).double() for _ in range(2))
+        (k0, dh0), (k1, dh1) = opt._hist
+        e = 2 * w1
+        c0, c1 = float(dh0.double() @ e) / eps, float(dh1.double() @ e) / eps
+        wts = torch.tensor([mom, 1.0], dtype=torch.float64)
+        if normalise:
+            wts /= wts.sum()
+        assert torch.allclose(_flat(m).double(), w1 - lr * (wts[1] * c1 * z1 + wts[0] * c0 * z0), atol=1e-4)
+    assert opt.regenerations == 2 * 2 + 1 + 2           # +eps, -eps per step; 1 then 2 updates
+
+
+def test_weight_decay_skips_biases_and_norm_layers():
+    vit = tasks.TinyViT()
+    dec = decayed(vit)
+    assert dec["blocks.0.attn.k_proj.weight"] and dec["head.weight"] and dec["pos"]
+    assert not dec["head.bias"] and not dec["blocks.0.layer_norm1.weight"] and not dec["layer_norm.weight"]
+    m = nn.Sequential(nn.Linear(3, 2), nn.LayerNorm(2))
+    before = [p.detach().clone() for p in m.parameters()]
+    opt = MeZO(m, lambda out, y: out.sum() * 0, lr=0.1, eps=1e-3, weight_decay=0.5)   # g = 0: decay only
+    opt.step(torch.randn(4, 3), None)
+    w, b, nw, nb = (p.detach() for p in m.parameters())
+    assert torch.allclose(w, before[0] * (1 - 0.1 * 0.5), atol=1e-6)
+    assert torch.allclose(b, before[1], atol=1e-6) and torch.allclose(nw, before[2], atol=1e-6)
+    with pytest.raises(PezoError):
+        MeZO(m, _sq, lr=0.1, weight_decay=-1)
 
 
 def test_pseuzo_window_one_is_the_projected_gradient():
@@ -275,7 +387,7 @@ def test_pseuzo_window_one_is_the_projected_gradient():
     target = torch.zeros(d)
     w0 = _flat(m).double()
     src = GaussianSource(d, seed=5)
-    opt = PseuZO(m, _sq, lr=lr, eps=eps, source=src, window=1)
+    opt = PseuZO(m, _sq, lr=lr, eps=eps, source=src, window=1, momentum=0.5)
     opt.step(None, target)
     z = GaussianSource(d, seed=5)
     z = z.z(z.next()).double()
@@ -291,7 +403,7 @@ def test_pseuzo_window_regenerates_each_entry():
     used = []
     orig = src.z
     src.z = lambda k: (used.append(k), orig(k))[1]
-    opt = PseuZO(m, _sq, lr=1e-3, source=src, window=3)
+    opt = PseuZO(m, _sq, lr=1e-3, source=src, window=3, momentum=0.9)
     for _ in range(5):
         used.clear()
         opt.step(None, torch.zeros(d))
@@ -311,6 +423,30 @@ def test_optimizer_errors():
 
 
 # -- tasks ----------------------------------------------------------------------------------------
+
+def test_validation_split_is_held_out_of_the_training_split():
+    for name in ("digits", "diabetes"):
+        t = tasks.get(name)
+        xtr, ytr, xte, yte = t.splits()
+        xa, ya, xv, yv = t.splits(validation=True)
+        assert len(xa) + len(xv) == len(xtr) and len(xv) == math.ceil(0.2 * len(xtr))
+        rows = {tuple(r.tolist()) for r in xtr}
+        assert {tuple(r.tolist()) for r in xv} <= rows and not {tuple(r.tolist()) for r in xv} & \
+            {tuple(r.tolist()) for r in xa} - {tuple(r.tolist()) for r in xv}
+        assert torch.equal(t.splits(validation=True)[2], xv)          # fixed
+    _, ya, _, yv = tasks.get("digits").splits(validation=True)
+    assert set(yv.tolist()) == set(range(10))                         # stratified
+
+
+def test_vit_task_is_pretrained_and_loses_on_the_shift():
+    t, s = tasks.get("digits"), tasks.get("vit-shift")
+    model = s.model(0)
+    assert s.pretrained and sum(p.numel() for p in model.parameters()) == 2698
+    assert t.evaluate(model, *t.data()[2:]) > 90
+    assert s.evaluate(model, *s.data()[2:]) < 50
+    assert torch.equal(s.model(0).pos, model.pos)                     # cached per seed, a fresh copy each time
+    assert s.model(0) is not model
+
 
 def test_tasks_fixed_splits_and_shift():
     xtr, ytr, xte, yte = tasks.get("digits").data()
@@ -338,7 +474,7 @@ def test_run_spends_the_budget_and_logs_rows():
     assert r["forwards"] == 100 and r["steps"] == 50
     f = [row["forwards"] for row in r["rows"]]
     assert f[0] == 0 and f[-1] == 100 and f == sorted(f) and len(f) == 21
-    r = run(tasks.get("diabetes"), "dizo", budget=110)
+    r = run(tasks.get("digits-shift"), "dizo", budget=110)
     assert r["forwards"] == 100 + 20 and r["steps"] == 50   # the projection (10 x 2) after step 50 overshoots
     r = run(tasks.get("digits-shift"), "fo-sgd", steps=7)
     assert r["steps"] == 7 and r["forwards"] == 7
