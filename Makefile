@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/uart_margin.py
 	$(PY) benchmarks/board.py
 	$(PY) benchmarks/training.py
+	$(PY) benchmarks/rademacher_paired.py
 	$(PY) benchmarks/explore.py --space configs/explore/quick.toml --workers 2
 
 # The headline benchmark: PeZO engines against Gaussian sources, both targets, results cached

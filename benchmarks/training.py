@@ -400,6 +400,8 @@ def _docs(table: list[str], raw: dict, argv: str) -> None:
           "beyond the main four run on the MLP tasks only.", "",
           *table, "",
           *_against_mezo(raw),
+          "Seed by seed over more seeds, Rademacher against the Gaussian on the transformer task: "
+          "[rademacher-paired.md](rademacher-paired.md) (`benchmarks/rademacher_paired.py`).", "",
           *([f"Not run: {', '.join(raw['skipped'])}.", ""] if raw["skipped"] else []),
           "## Perturbation demand (measured in these runs)", "",
           "Full-length z regenerations per optimizer step, averaged over the chosen runs (MeZO: 4 = +eps, "

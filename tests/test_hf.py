@@ -63,7 +63,9 @@ def test_hf_model_trains_with_the_engine_stream(tmp_path, checkpoint, data, caps
 def test_hf_model_with_every_optimizer(tmp_path, checkpoint, data, optimizer):
     assert main(["train", "--hf-model", str(checkpoint), "--data", str(data), "--optimizer", optimizer,
                  "--lr", "1e-3", "--budget", "8", "--weight-decay", "0.01", "--out", str(tmp_path)]) == 0
-    assert json.loads((tmp_path / f"hf-tiny-bert/{optimizer}/run.json").read_text())["runs"][0]["forwards"] >= 8
+    summary = json.loads((tmp_path / f"hf-tiny-bert/{optimizer}/run.json").read_text())
+    assert summary["runs"][0]["forwards"] >= 8
+    assert summary.get("pseuzo_split") == ("model output" if optimizer.startswith("pseuzo") else None)
 
 
 def test_hf_model_parameters_move_and_dizo_projects_key_and_value(checkpoint, data):

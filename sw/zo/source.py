@@ -22,7 +22,7 @@ from pezo.config import Config
 from pezo.errors import PezoError
 from pezo.sw.golden.engine_stream import EngineStream
 
-__all__ = ["code_scale", "codes_to_z", "seeded", "GaussianSource", "EngineSource"]
+__all__ = ["code_scale", "codes_to_z", "seeded", "GaussianSource", "RademacherSource", "EngineSource"]
 
 # Largest block of engine codes (steps x d values) computed at once.
 _BLOCK_VALUES = 1 << 22
@@ -93,6 +93,20 @@ class GaussianSource:
     def chunks(self, key: int) -> Iterator[torch.Tensor]:
         """:meth:`z` in one piece (``torch.randn`` draws the whole vector)."""
         yield self.z(key)
+
+
+class RademacherSource(GaussianSource):
+    """Torch-drawn Rademacher perturbations (z = +-1, equally likely) with MeZO's seed replay:
+    the software reference that separates the +-1 distribution from the engine's LFSR stream."""
+
+    name = "torch-rademacher"
+
+    def derived(self, n: int) -> "RademacherSource":
+        return RademacherSource(n, self.seed + DERIVED_SALT)
+
+    def z(self, key: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(key)
+        return torch.randint(0, 2, (self.d,), generator=g).to(torch.float32).mul_(2).sub_(1)
 
 
 def _copy_engine(engine: EngineStream) -> EngineStream:

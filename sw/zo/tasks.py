@@ -58,7 +58,8 @@ class Task:
     pretrained : bool
         The model a run starts from is pre-trained (a fine-tuning task: DiZO's setting).
     split_point : str
-        Where PseuZO splits the model (docs/training.md): the model output on every task here.
+        What PseuZO differentiates the loss at (its h; recorded in run.json, docs/training.md): the
+        model output on every task here.
     """
 
     name: str

@@ -68,8 +68,8 @@ def make_optimizer(name: str, model: torch.nn.Module, task: tasks.Task, cfg: Con
     if name == "dizo":
         return DiZO(model, task.loss_fn, lr=lr, eps=eps, source=source, seed=seed, **wd)
     if name == "pseuzo":
-        return PseuZO(model, task.loss_fn, lr=lr, eps=eps, source=source, seed=seed, total_steps=total_steps,
-                      epoch_steps=task.hparams.get("epoch_steps", 1), **wd)
+        # every task trains full-batch: an epoch of PseuZO's schedule is one step
+        return PseuZO(model, task.loss_fn, lr=lr, eps=eps, source=source, seed=seed, total_steps=total_steps, **wd)
     return PseuZO(model, task.loss_fn, lr=lr, eps=eps, source=source, seed=seed, momentum=0.9, normalise=True, **wd)
 
 
@@ -231,6 +231,7 @@ def train(task_name: str | tasks.Task, optimizer: str, config_path: str | None =
         summary = {"task": task_name, "optimizer": optimizer, "config": config_path, "label": label,
                    "metric": task.metric, "steps": steps, "budget": budget, "seeds": seeds,
                    "hparams": task.hparams, "overrides": {k: v for k, v in opts.items() if v},
+                   **({"pseuzo_split": task.split_point} if optimizer.startswith("pseuzo") else {}),
                    "stream_seed": _stream_seed(optimizer, cfg, pinned, dev is not None),
                    "device": getattr(dev, "where", None),
                    "final_mean": float(finals.mean()),

@@ -12,7 +12,7 @@ from pezo.errors import PezoError
 from pezo.sw.golden.engine_stream import EngineStream
 from pezo.sw.zo import tasks
 from pezo.sw.zo.optim import DiZO, FirstOrder, MeZO, PeZO, PseuZO, cyclic_hyperbola, decayed, dizo_targets
-from pezo.sw.zo.source import EngineSource, GaussianSource, code_scale, codes_to_z
+from pezo.sw.zo.source import EngineSource, GaussianSource, RademacherSource, code_scale, codes_to_z
 from pezo.sw.zo.train import run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -193,6 +193,15 @@ def test_pseuzo_with_a_streamed_source_equals_blocks():
         assert torch.equal(pa, pb)
 
 
+def test_torch_rademacher_source_replays_plus_minus_one():
+    src = RademacherSource(1000, seed=3)
+    k = src.next()
+    z = src.z(k)
+    assert set(z.tolist()) == {-1.0, 1.0} and abs(float(z.mean())) < 0.1
+    assert torch.equal(src.z(k), z) and not torch.equal(src.z(src.next()), z)
+    assert isinstance(src.derived(4), RademacherSource) and src.derived(4).d == 4
+
+
 # -- optimizers -----------------------------------------------------------------------------------
 
 def test_mezo_restores_theta_and_counts_forwards():
@@ -278,7 +287,7 @@ def test_dizo_projection_is_the_references_absolute_norm_form():
     ts = torch.stack([dl.norm() for dl in disp])
     z = GaussianSource(2, 0x5EED).z(GaussianSource(2, 0x5EED).next()).double()
     zc = torch.maximum(torch.minimum(z, tau / eps_p * ts), -tau / eps_p * ts)
-    assert zc[0] != z[0] or abs(float(z[0])) <= tau / eps_p * float(ts[0])
+    assert zc[0] != z[0] and abs(float(zc[0])) == pytest.approx(tau / eps_p * float(ts[0]))   # clipped
 
     def loss(gamma):
         return float(_sq(torch.cat([x + dl * g / ts_ for x, dl, g, ts_ in zip(a, disp, gamma, ts)]), target.double()))
@@ -430,9 +439,9 @@ def test_validation_split_is_held_out_of_the_training_split():
         xtr, ytr, xte, yte = t.splits()
         xa, ya, xv, yv = t.splits(validation=True)
         assert len(xa) + len(xv) == len(xtr) and len(xv) == math.ceil(0.2 * len(xtr))
-        rows = {tuple(r.tolist()) for r in xtr}
-        assert {tuple(r.tolist()) for r in xv} <= rows and not {tuple(r.tolist()) for r in xv} & \
-            {tuple(r.tolist()) for r in xa} - {tuple(r.tolist()) for r in xv}
+        # the two parts are the training split exactly, as a multiset of (row, target)
+        rows = lambda x, y: sorted(tuple(r.tolist()) + (float(t),) for r, t in zip(x, y))  # noqa: E731
+        assert rows(torch.cat([xa, xv]), torch.cat([ya, yv])) == rows(xtr, ytr)
         assert torch.equal(t.splits(validation=True)[2], xv)          # fixed
     _, ya, _, yv = tasks.get("digits").splits(validation=True)
     assert set(yv.tolist()) == set(range(10))                         # stratified

@@ -1,0 +1,125 @@
+"""Rademacher against the Gaussian, seed by seed: is a gap on one task the +-1 distribution, the
+engine's LFSR stream, or noise?
+
+    .venv/bin/python benchmarks/rademacher_paired.py [--task vit-shift] [--seeds 20] [--lr X]
+                                                     [--workers N | --scheduler ADDRESS] [--docs]
+
+Three MeZO rows at one step size (default: MeZO's, chosen by benchmarks/training.py on the
+validation split and read from out/bench/training.json): the torch Gaussian, the engine's
+Rademacher stream (configs/default.toml) and a torch-drawn Rademacher
+(:class:`pezo.sw.zo.source.RademacherSource`). Seed k initialises (or, for a fine-tuning task,
+pre-trains) the model identically in all three rows, so the rows are compared seed by seed: the
+mean and standard deviation of the paired differences, and their standard error. Jobs run on the
+Dask executor. Saves out/bench/rademacher_paired.json; ``--docs`` writes
+docs/results/rademacher-paired.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+from pathlib import Path
+
+from pezo.bench.common import OUT, machine
+from pezo.build.executor import Executor, Job
+
+ROOT = Path(__file__).resolve().parent.parent
+ROWS = ("MeZO (torch Gaussian)", "rademacher = default.toml (engine stream)", "torch Rademacher")
+
+
+def one_run(task_name: str, row: str, seed: int, lr: float) -> float:
+    import torch
+
+    from pezo.config import load
+    from pezo.sw.zo import tasks
+    from pezo.sw.zo.optim import MeZO, PeZO
+    from pezo.sw.zo.source import RademacherSource, seeded
+
+    torch.set_num_threads(1)
+    task = tasks.get(task_name)
+    xtr, ytr, xte, yte = task.splits()
+    model = task.model(seed)
+    d = sum(p.numel() for p in model.parameters())
+    eps = task.hparams["zo"]["eps"]
+    if row == ROWS[0]:
+        opt = MeZO(model, task.loss_fn, lr=lr, eps=eps, seed=seed)
+    elif row == ROWS[1]:
+        opt = PeZO(model, task.loss_fn, seeded(load(ROOT / "configs/default.toml"), seed), lr=lr, eps=eps)
+    else:
+        opt = MeZO(model, task.loss_fn, lr=lr, eps=eps, source=RademacherSource(d, seed))
+    while opt.forwards < task.hparams["budget"]:
+        opt.step(xtr, ytr)
+    return task.evaluate(model, xte, yte)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--task", default="vit-shift")
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--lr", type=float, help="step size (default: MeZO's chosen one in out/bench/training.json)")
+    ap.add_argument("--workers", type=int)
+    ap.add_argument("--scheduler", metavar="ADDRESS")
+    ap.add_argument("--docs", action="store_true")
+    args = ap.parse_args()
+    lr = args.lr
+    if lr is None:
+        try:
+            lr = json.loads((OUT / "training.json").read_text())["chosen"][ROWS[0]][args.task]
+        except (OSError, KeyError, ValueError):
+            raise SystemExit("no --lr and no step size for MeZO on this task in out/bench/training.json "
+                             "(run benchmarks/training.py first)") from None
+    jobs = [(row, seed) for seed in range(args.seeds) for row in ROWS]
+    res: dict = {row: {} for row in ROWS}
+    with Executor(args.scheduler, args.workers) as ex:
+        where = ex.describe()
+        for fin in ex.run(Job(f"paired-{i}", f"{args.task} / {row} / seed {seed}", one_run, (args.task, row, seed, lr))
+                          for i, (row, seed) in enumerate(jobs)):
+            row, seed = jobs[int(fin.job.key.split("-")[1])]
+            if not fin.ok:
+                raise SystemExit(f"{fin.job.label} failed: {fin.error}")
+            res[row][seed] = fin.result
+            print(f"{args.task} / {row} / seed {seed}: {fin.result:.2f}", flush=True)
+    seeds = list(range(args.seeds))
+    lines = ["| row | mean +- std | paired difference from MeZO: mean +- std | standard error | t | below MeZO on |",
+             "|---|---|---|---|---|---|"]
+    summary = {}
+    for row in ROWS:
+        v = [res[row][s] for s in seeds]
+        cell = f"{statistics.mean(v):.2f} +- {statistics.stdev(v):.2f}"
+        if row == ROWS[0]:
+            lines.append(f"| {row} | {cell} | | | | |")
+            continue
+        d = [res[row][s] - res[ROWS[0]][s] for s in seeds]
+        m, sd = statistics.mean(d), statistics.stdev(d)
+        se = sd / math.sqrt(len(d))
+        summary[row] = {"mean": m, "sd": sd, "se": se}
+        lines.append(f"| {row} | {cell} | {m:+.2f} +- {sd:.2f} | {se:.2f} | {m / se:+.2f} | "
+                     f"{sum(x < 0 for x in d)} of {len(d)} seeds |")
+    text = "\n".join(lines)
+    print(text)
+    raw = {"machine": machine(), "task": args.task, "lr": lr, "seeds": args.seeds, "executor": where,
+           "results": {row: [res[row][s] for s in seeds] for row in ROWS}, "paired": summary}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "rademacher_paired.json").write_text(json.dumps(raw, indent=1) + "\n")
+    if args.docs:
+        from pezo.files import write_atomic
+
+        per_seed = ["| seed | " + " | ".join(ROWS) + " |", "|---|" + "---|" * len(ROWS)]
+        per_seed += [f"| {s} | " + " | ".join(f"{res[r][s]:.2f}" for r in ROWS) + " |" for s in seeds]
+        md = [f"# Rademacher against the Gaussian, seed by seed ({args.task})", "",
+              f"MeZO at lr {lr:.3g} (MeZO's tuned step size, docs/results/training.md) with three perturbation "
+              f"sources, {args.seeds} seeds; seed k starts every row from the same model. The paired difference "
+              "removes the spread between seeds that the model start causes.", "", *lines, "",
+              "<details><summary>every seed</summary>", "", *per_seed, "", "</details>", "",
+              "```sh", f".venv/bin/python benchmarks/rademacher_paired.py {' '.join(sys.argv[1:])}".rstrip(), "```",
+              "", f"Run on {where}; Python {raw['machine']['python']}.", ""]
+        write_atomic(ROOT / "docs/results/rademacher-paired.md", "\n".join(md))
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    main()
