@@ -479,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="ZO training with the hardware stream (MeZO, PeZO, DiZO, PseuZO) or first order")
     t.add_argument("--task", choices=TASK_NAMES, help="a built-in task (or --hf-model)")
     t.add_argument("--optimizer", required=True, choices=OPTIMIZERS)
-    t.add_argument("--config", metavar="FILE", help="engine configuration (pezo, dizo, pseuzo)")
+    t.add_argument("--config", metavar="FILE", help="engine configuration (pezo, dizo, pseuzo, pseuzo-ema)")
     t.add_argument("--steps", type=int, help="optimizer steps (default: the task's forward-pass budget)")
     t.add_argument("--budget", type=int, help="forward passes to spend")
     t.add_argument("--seeds", type=int, default=1, help="runs with seeds 0..K-1")
