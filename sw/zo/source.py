@@ -82,7 +82,7 @@ class GaussianSource:
 
     def derived(self, n: int) -> "GaussianSource":
         """A second source of this kind, n values per step, its own stream (DiZO's projection)."""
-        return GaussianSource(n, self.seed + DERIVED_SALT)
+        return type(self)(n, self.seed + DERIVED_SALT)
 
     def next(self) -> int:
         return int(torch.randint(0, 1 << 62, (1,), generator=self._seeds))
@@ -100,9 +100,6 @@ class RademacherSource(GaussianSource):
     the software reference that separates the +-1 distribution from the engine's LFSR stream."""
 
     name = "torch-rademacher"
-
-    def derived(self, n: int) -> "RademacherSource":
-        return RademacherSource(n, self.seed + DERIVED_SALT)
 
     def z(self, key: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(key)
