@@ -145,11 +145,16 @@ def _score(finals: list) -> float:
     return -math.inf if not finals or any(f is None for f in finals) else statistics.mean(finals)
 
 
+def _best(runs: dict) -> float:
+    """The tried step size (key of ``runs``: lr -> validation finals) with the best score."""
+    return max(runs, key=lambda lr: _score(runs[lr]))
+
+
 def _choose(tuning: dict) -> dict:
     """label -> task -> the tried step size with the best mean validation metric."""
     out: dict = {}
     for (label, t), runs in tuning.items():
-        out.setdefault(label, {})[t] = max(runs, key=lambda lr: _score(runs[lr]))
+        out.setdefault(label, {})[t] = _best(runs)
     return out
 
 
@@ -161,7 +166,7 @@ def _extensions(tuning: dict, pairs: list, default: dict) -> list:
         runs = tuning.get((e[0], t), {})
         if not runs:
             continue
-        best = max(runs, key=lambda lr: _score(runs[lr]))
+        best = _best(runs)
         if _score(runs[best]) == -math.inf:
             continue
         base = default[(e[1], t)]
@@ -334,22 +339,21 @@ def _against_mezo(raw: dict) -> list[str]:
             out.append(f"* **{label}** against MeZO: " + ", ".join(f"{t} {d:+.2f}" for t, (d, _) in v.items())
                        + f" (goal: none more than 0.5 below: {'met' if worst >= -0.5 else 'missed'}).")
     for method in ("DiZO", "PseuZO"):
-        g, r = _stats_pair(res, f"{method} (torch Gaussian)", f"{method} (rademacher stream)", raw["tasks"])
-        if g:
+        r = _stats_pair(res, f"{method} (torch Gaussian)", f"{method} (rademacher stream)", raw["tasks"])
+        if r:
             out.append(f"* {method} on the Rademacher stream against {method} on the torch Gaussian: "
                        + ", ".join(f"{t} {d:+.2f}" for t, d in r.items()) + ".")
     return out + [""]
 
 
-def _stats_pair(res: dict, a: str, b: str, task_names: list[str]) -> tuple[bool, dict]:
-    if a not in res or b not in res:
-        return False, {}
+def _stats_pair(res: dict, a: str, b: str, task_names: list[str]) -> dict:
+    """task -> mean of row b minus mean of row a, where both have whole results."""
     diffs = {}
     for t in task_names:
-        x, y = _stats(res[a].get(t, [])), _stats(res[b].get(t, []))
+        x, y = _stats(res.get(a, {}).get(t, [])), _stats(res.get(b, {}).get(t, []))
         if x and y:
             diffs[t] = y[0] - x[0]
-    return bool(diffs), diffs
+    return diffs
 
 
 def _tuning_table(raw: dict) -> list[str]:

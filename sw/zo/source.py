@@ -166,9 +166,7 @@ class EngineSource:
     def derived(self, n: int) -> "EngineSource":
         """A second engine of this configuration, n values per step, with an LFSR seed of its
         own (DiZO's projection)."""
-        w = self.cfg.engine.lfsr.width
-        seed = (self.cfg.engine.lfsr.seed - 1 + DERIVED_SALT) % ((1 << w) - 1) + 1
-        return EngineSource(self.cfg.replace(**{"engine.lfsr.seed": seed}), n)
+        return EngineSource(seeded(self.cfg, self.cfg.engine.lfsr.seed - 1 + DERIVED_SALT), n)
 
     def next(self) -> int:
         self._t += 1
