@@ -149,9 +149,13 @@ def _digits_model(seed: int) -> nn.Module:
 def _pretrained_digits(seed: int) -> nn.Module:
     """The MLP trained with first-order full-batch SGD on the original digits."""
     model = _digits_model(seed)
+    return _fit_digits(model, torch.optim.SGD(model.parameters(), lr=PRETRAIN_LR, momentum=0.9), PRETRAIN_STEPS)
+
+
+def _fit_digits(model: nn.Module, opt: torch.optim.Optimizer, steps: int) -> nn.Module:
+    """First-order full-batch training on the original digits (the fine-tuning tasks' pre-training)."""
     xtr, ytr, _, _ = _digits_data()
-    opt = torch.optim.SGD(model.parameters(), lr=PRETRAIN_LR, momentum=0.9)
-    for _ in range(PRETRAIN_STEPS):
+    for _ in range(steps):
         opt.zero_grad()
         nn.functional.cross_entropy(model(xtr), ytr).backward()
         opt.step()
@@ -211,12 +215,7 @@ class TinyViT(nn.Module):
 def _pretrained_vit_state(seed: int) -> dict:
     torch.manual_seed(seed)
     model = TinyViT()
-    xtr, ytr, _, _ = _digits_data()
-    opt = torch.optim.Adam(model.parameters(), lr=VIT_PRETRAIN_LR)
-    for _ in range(VIT_PRETRAIN_STEPS):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(xtr), ytr).backward()
-        opt.step()
+    _fit_digits(model, torch.optim.Adam(model.parameters(), lr=VIT_PRETRAIN_LR), VIT_PRETRAIN_STEPS)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
