@@ -146,3 +146,36 @@ def test_engine_stream_on_the_cpu_torch_device_is_the_source_itself():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (runs where one exists)")
 def test_engine_stream_on_the_gpu_is_bit_identical_to_the_cpu():
     assert torch.equal(_stream_on("cuda", 300), _stream_on("cpu", 300))
+
+
+def test_hf_unwritable_output_is_one_line_before_the_model_loads(checkpoint, data, capsys, monkeypatch):
+    import pezo.sw.zo.hf as hf
+
+    monkeypatch.setattr(hf, "hf_task", lambda *a, **k: pytest.fail("the checkpoint was loaded"))
+    assert main(["train", "--hf-model", str(checkpoint), "--data", str(data), "--optimizer", "mezo",
+                 "--out", "/proc/pezo-out"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot" in err and len(err.strip().splitlines()) == 1
+
+
+def test_hf_interrupt_keeps_the_earlier_run(tmp_path, checkpoint, data):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    argv = [sys.executable, "-m", "pezo.app.cli", "train", "--hf-model", str(checkpoint), "--data", str(data),
+            "--optimizer", "mezo", "--out", str(tmp_path)]
+    assert subprocess.run([*argv, "--steps", "2"], capture_output=True).returncode == 0
+    run_dir = tmp_path / "hf-tiny-bert" / "mezo"
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    p = subprocess.Popen([*argv, "--steps", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    time.sleep(8)                                            # past loading: training under way
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert err.strip().splitlines()[-1] == "pezo: interrupted" and "Traceback" not in err
+    assert {q.name: q.read_bytes() for q in run_dir.iterdir()} == before
+    assert not [q for q in (tmp_path / "hf-tiny-bert").iterdir() if q.name.endswith(".new")]
